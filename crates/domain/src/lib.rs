@@ -1,0 +1,20 @@
+//! Roster's domain: the [`User`] entity, its value objects and events, and the
+//! [ports](crate::ports) through which the application reaches the outside world.
+//!
+//! This crate depends on no framework, ORM, serialisation library or async runtime;
+//! its `Cargo.toml` is where that rule is enforced. Adapters implement the ports,
+//! use cases call them, and both sides meet only here.
+
+pub mod actor;
+pub mod events;
+pub mod page;
+pub mod ports;
+pub mod user;
+
+pub use actor::Actor;
+pub use events::{UserEvent, UserEventKind};
+pub use page::{PageRequest, PageSize, PageSizeError};
+pub use user::{
+    Email, EmailError, NewUser, Role, RoleError, Status, StatusError, User, UserId, UserIdError,
+    UserName, UserNameError, UserReplacement,
+};

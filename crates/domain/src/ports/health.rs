@@ -1,0 +1,19 @@
+//! [`HealthCheck`]: a dependency the service needs to be ready.
+
+use async_trait::async_trait;
+
+/// Why a dependency is not ready; the message is shown to operators, so it names the
+/// problem without secrets.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HealthCheckError(pub String);
+
+/// One readiness check (the database answers, no migration is pending, ...).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// A stable name for the check, shown in the readiness report.
+    fn name(&self) -> &'static str;
+
+    async fn check(&self) -> Result<(), HealthCheckError>;
+}

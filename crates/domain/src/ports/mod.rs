@@ -1,0 +1,25 @@
+//! The ports: traits the application calls and adapters implement.
+//!
+//! Each is `Send + Sync` and used as `Arc<dyn Port>`. With the `mocks` feature (and in
+//! this crate's tests) mockall generates a `Mock…` type for each.
+
+mod clock;
+mod events;
+mod health;
+mod users;
+
+pub use clock::{Clock, SystemClock};
+pub use events::{EventPublisher, PublishError};
+pub use health::{HealthCheck, HealthCheckError};
+pub use users::{
+    DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository,
+};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use clock::MockClock;
+#[cfg(any(test, feature = "mocks"))]
+pub use events::MockEventPublisher;
+#[cfg(any(test, feature = "mocks"))]
+pub use health::MockHealthCheck;
+#[cfg(any(test, feature = "mocks"))]
+pub use users::MockUserRepository;

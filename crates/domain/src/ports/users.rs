@@ -1,0 +1,80 @@
+//! [`UserRepository`]: where users are kept.
+
+use async_trait::async_trait;
+
+use crate::{
+    page::PageRequest,
+    user::{User, UserId},
+};
+
+/// A failure of the store itself, common to every operation.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// The store could not serve the call in time (no connection free within the
+    /// wait timeout, database unreachable). Retrying later may succeed.
+    #[error("the user store is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: a bug, corrupt data, a broken invariant.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why [`UserRepository::insert`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    /// Another user already has this e-mail address (compared case-insensitively).
+    #[error("the e-mail address is taken")]
+    EmailTaken,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// Why [`UserRepository::update`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateUserError {
+    #[error("no such user")]
+    NotFound,
+    /// Another user already has the new e-mail address.
+    #[error("the e-mail address is taken")]
+    EmailTaken,
+    /// The stored user changed since it was read: its version is no longer the one
+    /// the update was based on.
+    #[error("the user was changed concurrently")]
+    VersionConflict,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// Why [`UserRepository::delete`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteUserError {
+    #[error("no such user")]
+    NotFound,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// The users' store. Implementations are safe to call concurrently, and each call is
+/// atomic: it either happens whole or not at all.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user exactly as given (its version is 1).
+    async fn insert(&self, user: &User) -> Result<(), InsertUserError>;
+
+    /// The user with this id, or `None`.
+    async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
+
+    /// Up to `limit` users in ascending id order, starting after `page.after`.
+    ///
+    /// `limit` is separate from `page.size` so that callers can ask for one more row
+    /// than they show, to learn whether another page follows.
+    async fn list(&self, page: PageRequest, limit: usize) -> Result<Vec<User>, RepositoryError>;
+
+    /// Stores `user` over the stored user with the same id, if the stored version is
+    /// still `user.version`; returns the stored user, whose version is one higher.
+    async fn update(&self, user: &User) -> Result<User, UpdateUserError>;
+
+    /// Removes the user with this id.
+    async fn delete(&self, id: UserId) -> Result<(), DeleteUserError>;
+}

@@ -1,0 +1,80 @@
+//! [`UserId`]: a ULID, so ids sort by creation time and keyset pagination is stable.
+
+use std::{fmt, str::FromStr};
+
+use ulid::Ulid;
+
+/// A user's identifier: a ULID, written as 26 Crockford base32 characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserId(Ulid);
+
+/// The text is not a ULID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("is not a valid user id (expected a 26-character ULID)")]
+pub struct UserIdError;
+
+impl UserId {
+    /// A new id from the current time and fresh randomness.
+    pub fn generate() -> Self {
+        Self(Ulid::generate())
+    }
+
+    /// Parses the canonical 26-character form (case-insensitive, as ULIDs are).
+    pub fn parse(text: &str) -> Result<Self, UserIdError> {
+        Ulid::from_string(text).map(Self).map_err(|_| UserIdError)
+    }
+}
+
+impl FromStr for UserId {
+    type Err = UserIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn generated_ids_sort_by_creation() {
+        let first = UserId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = UserId::generate();
+        assert!(first < second);
+        assert!(
+            first.to_string() < second.to_string(),
+            "text order must match id order"
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_ulid() {
+        for text in [
+            "",
+            "42",
+            "not-a-ulid",
+            "01ARZ3NDEKTSV4RRFFQ69G5FA",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAVV",
+        ] {
+            assert_eq!(UserId::parse(text), Err(UserIdError), "{text:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn display_then_parse_round_trips(bits in any::<u128>()) {
+            let id = UserId(Ulid(bits));
+            prop_assert_eq!(UserId::parse(&id.to_string()), Ok(id));
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The [`User`] entity and its value objects.
+
+mod email;
+mod id;
+mod name;
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+
+pub use email::{Email, EmailError};
+pub use id::{UserId, UserIdError};
+pub use name::{UserName, UserNameError};
+
+/// What a user may do: admins manage everyone, members themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Role {
+    Admin,
+    #[default]
+    Member,
+}
+
+/// The text is not a [`Role`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be one of: admin, member")]
+pub struct RoleError;
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = RoleError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "admin" => Ok(Self::Admin),
+            "member" => Ok(Self::Member),
+            _ => Err(RoleError),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a user may use the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Status {
+    #[default]
+    Active,
+    Disabled,
+}
+
+/// The text is not a [`Status`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be one of: active, disabled")]
+pub struct StatusError;
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = StatusError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(Self::Active),
+            "disabled" => Ok(Self::Disabled),
+            _ => Err(StatusError),
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What it takes to create a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub email: Email,
+    pub name: UserName,
+    pub role: Role,
+    pub status: Status,
+}
+
+/// The replaceable part of a user (`PUT` semantics: every field is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserReplacement {
+    pub email: Email,
+    pub name: UserName,
+    pub role: Role,
+    pub status: Status,
+}
+
+/// A user of the service.
+///
+/// Every field is a parsed value object, so a `User` is valid by construction.
+/// `version` starts at 1 and grows by one with every stored change; repositories use
+/// it to refuse lost updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: UserName,
+    pub role: Role,
+    pub status: Status,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl User {
+    /// A user about to be stored for the first time.
+    pub fn create(id: UserId, new: NewUser, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            email: new.email,
+            name: new.name,
+            role: new.role,
+            status: new.status,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// This user with every replaceable field taken from `replacement`.
+    ///
+    /// The version is left as read: the repository stores the result only if the
+    /// stored version still matches, and then increments it.
+    #[must_use]
+    pub fn replaced(self, replacement: UserReplacement, now: DateTime<Utc>) -> Self {
+        Self {
+            email: replacement.email,
+            name: replacement.name,
+            role: replacement.role,
+            status: replacement.status,
+            updated_at: now,
+            ..self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_statuses_round_trip_through_text() {
+        for role in [Role::Admin, Role::Member] {
+            assert_eq!(role.as_str().parse(), Ok(role));
+        }
+        for status in [Status::Active, Status::Disabled] {
+            assert_eq!(status.as_str().parse(), Ok(status));
+        }
+        assert_eq!("Admin".parse::<Role>(), Err(RoleError));
+        assert_eq!("".parse::<Status>(), Err(StatusError));
+    }
+
+    #[test]
+    fn replacing_keeps_identity_creation_time_and_version() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let created = DateTime::from_timestamp(1_700_000_000, 0).ok_or("time")?;
+        let later = DateTime::from_timestamp(1_700_000_100, 0).ok_or("time")?;
+        let new = NewUser {
+            email: Email::parse("a@example.com")?,
+            name: UserName::parse("A")?,
+            role: Role::Member,
+            status: Status::Active,
+        };
+        let user = User::create(UserId::generate(), new, created);
+        let replacement = UserReplacement {
+            email: Email::parse("b@example.com")?,
+            name: UserName::parse("B")?,
+            role: Role::Admin,
+            status: Status::Disabled,
+        };
+        let replaced = user.clone().replaced(replacement.clone(), later);
+        assert_eq!(
+            (replaced.id, replaced.created_at, replaced.version),
+            (user.id, created, 1)
+        );
+        assert_eq!(replaced.updated_at, later);
+        assert_eq!(
+            (
+                &replaced.email,
+                &replaced.name,
+                replaced.role,
+                replaced.status
+            ),
+            (
+                &replacement.email,
+                &replacement.name,
+                replacement.role,
+                replacement.status
+            )
+        );
+        Ok(())
+    }
+}

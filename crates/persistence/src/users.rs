@@ -1,0 +1,193 @@
+//! [`DieselUserRepository`]: the users table on either backend.
+
+use anyhow::{Context as _, anyhow};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::{
+    OptionalExtension as _,
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+};
+use roster_domain::{
+    Email, PageRequest, User, UserId, UserName,
+    ports::{DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository},
+};
+
+use crate::database::{Database, database_error, on_connection};
+
+/// The unique index behind "e-mail taken", in both dialects' migrations.
+const EMAIL_UNIQUE_INDEX: &str = "users_email_unique";
+
+/// The users table on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DieselUserRepository {
+    database: Database,
+}
+
+impl DieselUserRepository {
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+}
+
+/// A row as stored: text and integers, mapped to domain types by [`UserRow::into_domain`].
+#[derive(Queryable)]
+struct UserRow {
+    id: String,
+    email: String,
+    name: String,
+    role: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+impl UserRow {
+    fn from_domain(user: &User) -> Result<Self, RepositoryError> {
+        Ok(Self {
+            id: user.id.to_string(),
+            email: user.email.as_str().to_owned(),
+            name: user.name.as_str().to_owned(),
+            role: user.role.as_str().to_owned(),
+            status: user.status.as_str().to_owned(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            version: i64::try_from(user.version).context("user version out of range")?,
+        })
+    }
+
+    /// Stored data is re-parsed: a row that no longer satisfies the domain's rules is
+    /// reported, never passed on.
+    fn into_domain(self) -> Result<User, RepositoryError> {
+        let invalid = |field: &str, error: &dyn std::fmt::Display| {
+            RepositoryError::Unexpected(anyhow!(
+                "stored user {} has an invalid {field}: {error}",
+                self.id
+            ))
+        };
+        Ok(User {
+            id: UserId::parse(&self.id).map_err(|e| invalid("id", &e))?,
+            email: Email::parse(&self.email).map_err(|e| invalid("email", &e))?,
+            name: UserName::parse(&self.name).map_err(|e| invalid("name", &e))?,
+            role: self.role.parse().map_err(|e| invalid("role", &e))?,
+            status: self.status.parse().map_err(|e| invalid("status", &e))?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: u64::try_from(self.version).map_err(|e| invalid("version", &e))?,
+        })
+    }
+}
+
+fn is_email_taken(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if info.constraint_name() == Some(EMAIL_UNIQUE_INDEX)
+            || info.message().contains(EMAIL_UNIQUE_INDEX))
+}
+
+#[async_trait]
+impl UserRepository for DieselUserRepository {
+    #[tracing::instrument(name = "db.users.insert", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
+        let row = UserRow::from_domain(user)?;
+        let result = on_connection!(&self.database, |conn| {
+            diesel::insert_into(users::table)
+                .values((
+                    users::id.eq(row.id),
+                    users::email.eq(row.email),
+                    users::name.eq(row.name),
+                    users::role.eq(row.role),
+                    users::status.eq(row.status),
+                    users::created_at.eq(row.created_at),
+                    users::updated_at.eq(row.updated_at),
+                    users::version.eq(row.version),
+                ))
+                .execute(conn)
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_email_taken(&e) => Err(InsertUserError::EmailTaken),
+            Err(e) => Err(database_error(e).into()),
+        }
+    }
+
+    #[tracing::instrument(name = "db.users.find", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        let id = id.to_string();
+        let row = on_connection!(&self.database, |conn| {
+            users::table.find(id).first::<UserRow>(conn).optional()
+        })
+        .map_err(database_error)?;
+        row.map(UserRow::into_domain).transpose()
+    }
+
+    #[tracing::instrument(name = "db.users.list", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn list(&self, page: PageRequest, limit: usize) -> Result<Vec<User>, RepositoryError> {
+        let after = page.after.map(|id| id.to_string()).unwrap_or_default();
+        let limit = i64::try_from(limit).context("page limit out of range")?;
+        let rows = on_connection!(&self.database, |conn| {
+            users::table
+                .filter(users::id.gt(after))
+                .order(users::id.asc())
+                .limit(limit)
+                .load::<UserRow>(conn)
+        })
+        .map_err(database_error)?;
+        rows.into_iter().map(UserRow::into_domain).collect()
+    }
+
+    #[tracing::instrument(name = "db.users.update", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn update(&self, user: &User) -> Result<User, UpdateUserError> {
+        let row = UserRow::from_domain(user)?;
+        let result = on_connection!(&self.database, |conn| {
+            conn.transaction(|conn| {
+                let updated = diesel::update(
+                    users::table
+                        .filter(users::id.eq(&row.id))
+                        .filter(users::version.eq(row.version)),
+                )
+                .set((
+                    users::email.eq(&row.email),
+                    users::name.eq(&row.name),
+                    users::role.eq(&row.role),
+                    users::status.eq(&row.status),
+                    users::updated_at.eq(row.updated_at),
+                    users::version.eq(users::version + 1),
+                ))
+                .get_result::<UserRow>(conn)
+                .optional()?;
+                if let Some(stored) = updated {
+                    return Ok(Ok(stored));
+                }
+                // Nothing matched: tell a missing user from a changed one.
+                let exists = diesel::select(diesel::dsl::exists(users::table.find(&row.id)))
+                    .get_result::<bool>(conn)?;
+                Ok(Err(if exists {
+                    UpdateUserError::VersionConflict
+                } else {
+                    UpdateUserError::NotFound
+                }))
+            })
+        });
+        match result {
+            Ok(Ok(stored)) => Ok(stored.into_domain()?),
+            Ok(Err(e)) => Err(e),
+            Err(e) if is_email_taken(&e) => Err(UpdateUserError::EmailTaken),
+            Err(e) => Err(database_error(e).into()),
+        }
+    }
+
+    #[tracing::instrument(name = "db.users.delete", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn delete(&self, id: UserId) -> Result<(), DeleteUserError> {
+        let id = id.to_string();
+        let deleted = on_connection!(&self.database, |conn| {
+            diesel::delete(users::table.find(id)).execute(conn)
+        })
+        .map_err(database_error)?;
+        if deleted == 0 {
+            Err(DeleteUserError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}

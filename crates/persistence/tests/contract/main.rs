@@ -1,0 +1,89 @@
+//! The `UserRepository` contract, run against SQLite and PostgreSQL: every test body is
+//! written once and runs on a fresh database of each backend.
+
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::missing_panics_doc,
+    reason = "a test fails by panicking; the test bodies are plain functions, which clippy's test allowances do not cover"
+)]
+
+mod migrations;
+mod pool;
+mod users;
+
+use roster_domain::{
+    Email, NewUser, Role, Status, User, UserId, UserName, ports::Clock as _, ports::SystemClock,
+};
+use roster_persistence::{
+    Backend, Database, DatabaseSettings, DieselUserRepository, testing::TestDatabase,
+};
+
+/// A migrated fresh database and a repository on it.
+#[derive(Debug)]
+pub struct Context {
+    pub database: Database,
+    pub users: DieselUserRepository,
+    // Dropped last: removes the database once the pool is gone.
+    pub test_database: TestDatabase,
+}
+
+impl Context {
+    /// `None` when the backend is PostgreSQL and it is unreachable outside CI.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        Self::with_settings(backend, |_| {}).await
+    }
+
+    pub async fn with_settings(
+        backend: Backend,
+        adjust: impl FnOnce(&mut DatabaseSettings),
+    ) -> Option<Self> {
+        let test_database = TestDatabase::of(backend)?;
+        let mut settings = test_database.settings();
+        adjust(&mut settings);
+        let database = Database::connect(&settings).await.expect("pool");
+        database.run_migrations().await.expect("migrations");
+        let users = DieselUserRepository::new(database.clone());
+        Some(Self {
+            database,
+            users,
+            test_database,
+        })
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.database.close();
+    }
+}
+
+pub fn user(email: &str) -> User {
+    let new = NewUser {
+        email: Email::parse(email).expect("email"),
+        name: UserName::parse("Grace Hopper").expect("name"),
+        role: Role::Member,
+        status: Status::Active,
+    };
+    User::create(UserId::generate(), new, SystemClock.now())
+}
+
+/// Expands each listed `async fn name(backend: Backend)` into one test per backend:
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(roster_persistence::Backend::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(roster_persistence::Backend::Postgres).await;
+            })*
+        }
+    };
+}

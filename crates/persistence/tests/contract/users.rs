@@ -1,0 +1,310 @@
+//! What every `UserRepository` must do.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use roster_domain::{
+    Email, PageRequest, PageSize, Role, Status, User, UserName,
+    ports::{DeleteUserError, InsertUserError, UpdateUserError, UserRepository},
+};
+use roster_persistence::Backend;
+
+use crate::{Context, contract_tests, user};
+
+contract_tests!(
+    inserted_user_reads_back_equal,
+    finding_a_missing_user_gives_none,
+    emails_are_unique_regardless_of_case,
+    update_stores_changes_and_bumps_the_version,
+    update_based_on_a_stale_version_is_a_conflict,
+    of_two_concurrent_updates_exactly_one_wins,
+    update_of_a_missing_user_is_not_found,
+    update_to_a_taken_email_is_refused_and_changes_nothing,
+    delete_removes_the_user,
+    delete_of_a_missing_user_is_not_found,
+    list_pages_through_users_in_id_order,
+    text_round_trips_exactly,
+);
+
+async fn inserted_user_reads_back_equal(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let user = user("ada@example.com");
+
+    ctx.users.insert(&user).await.expect("insert");
+
+    assert_eq!(ctx.users.find(user.id).await.expect("find"), Some(user));
+}
+
+async fn finding_a_missing_user_gives_none(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    ctx.users
+        .insert(&user("ada@example.com"))
+        .await
+        .expect("insert");
+
+    assert_eq!(
+        ctx.users
+            .find(roster_domain::UserId::generate())
+            .await
+            .expect("find"),
+        None
+    );
+}
+
+async fn emails_are_unique_regardless_of_case(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    ctx.users
+        .insert(&user("Ada@example.com"))
+        .await
+        .expect("insert");
+
+    let again = ctx.users.insert(&user("ADA@EXAMPLE.com")).await;
+
+    assert!(
+        matches!(again, Err(InsertUserError::EmailTaken)),
+        "{again:?}"
+    );
+    let page = ctx
+        .users
+        .list(PageRequest::default(), 10)
+        .await
+        .expect("list");
+    assert_eq!(page.len(), 1, "the refused insert must store nothing");
+}
+
+async fn update_stores_changes_and_bumps_the_version(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let original = user("ada@example.com");
+    ctx.users.insert(&original).await.expect("insert");
+    let changed = User {
+        email: Email::parse("countess@example.org").expect("email"),
+        name: UserName::parse("Augusta Ada King").expect("name"),
+        role: Role::Admin,
+        status: Status::Disabled,
+        updated_at: original.updated_at + Duration::seconds(5),
+        ..original.clone()
+    };
+
+    let stored = ctx.users.update(&changed).await.expect("update");
+
+    assert_eq!(
+        stored,
+        User {
+            version: 2,
+            ..changed
+        }
+    );
+    assert_eq!(
+        ctx.users.find(original.id).await.expect("find"),
+        Some(stored)
+    );
+}
+
+async fn update_based_on_a_stale_version_is_a_conflict(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let original = user("ada@example.com");
+    ctx.users.insert(&original).await.expect("insert");
+    let first = User {
+        name: UserName::parse("First").expect("name"),
+        ..original.clone()
+    };
+    ctx.users.update(&first).await.expect("first update");
+
+    let stale = User {
+        name: UserName::parse("Second").expect("name"),
+        ..original.clone()
+    };
+    let result = ctx.users.update(&stale).await;
+
+    assert!(
+        matches!(result, Err(UpdateUserError::VersionConflict)),
+        "{result:?}"
+    );
+    let stored = ctx
+        .users
+        .find(original.id)
+        .await
+        .expect("find")
+        .expect("user");
+    assert_eq!((stored.name.as_str(), stored.version), ("First", 2));
+}
+
+async fn of_two_concurrent_updates_exactly_one_wins(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let original = user("ada@example.com");
+    ctx.users.insert(&original).await.expect("insert");
+    let users = Arc::new(ctx.users.clone());
+
+    let attempts = ["A", "B", "C", "D"].map(|name| {
+        let users = Arc::clone(&users);
+        let changed = User {
+            name: UserName::parse(name).expect("name"),
+            ..original.clone()
+        };
+        tokio::spawn(async move { users.update(&changed).await })
+    });
+    let mut won = Vec::new();
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            Ok(stored) => won.push(stored),
+            Err(UpdateUserError::VersionConflict) => {}
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+
+    assert_eq!(won.len(), 1, "exactly one writer of version 1 may win");
+    assert_eq!(
+        ctx.users.find(original.id).await.expect("find"),
+        Some(won.remove(0))
+    );
+}
+
+async fn update_of_a_missing_user_is_not_found(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+
+    let result = ctx.users.update(&user("ghost@example.com")).await;
+
+    assert!(
+        matches!(result, Err(UpdateUserError::NotFound)),
+        "{result:?}"
+    );
+}
+
+async fn update_to_a_taken_email_is_refused_and_changes_nothing(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let ada = user("ada@example.com");
+    let grace = user("grace@example.com");
+    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&grace).await.expect("insert");
+
+    let clash = User {
+        email: Email::parse("ADA@example.com").expect("email"),
+        ..grace.clone()
+    };
+    let result = ctx.users.update(&clash).await;
+
+    assert!(
+        matches!(result, Err(UpdateUserError::EmailTaken)),
+        "{result:?}"
+    );
+    assert_eq!(ctx.users.find(grace.id).await.expect("find"), Some(grace));
+}
+
+async fn delete_removes_the_user(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let ada = user("ada@example.com");
+    let grace = user("grace@example.com");
+    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&grace).await.expect("insert");
+
+    ctx.users.delete(ada.id).await.expect("delete");
+
+    assert_eq!(ctx.users.find(ada.id).await.expect("find"), None);
+    assert_eq!(ctx.users.find(grace.id).await.expect("find"), Some(grace));
+    // The address is free again.
+    ctx.users
+        .insert(&user("ada@example.com"))
+        .await
+        .expect("re-insert");
+}
+
+async fn delete_of_a_missing_user_is_not_found(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+
+    let result = ctx.users.delete(roster_domain::UserId::generate()).await;
+
+    assert!(
+        matches!(result, Err(DeleteUserError::NotFound)),
+        "{result:?}"
+    );
+}
+
+async fn list_pages_through_users_in_id_order(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let mut all = Vec::new();
+    for i in 0..5 {
+        let u = user(&format!("user{i}@example.com"));
+        ctx.users.insert(&u).await.expect("insert");
+        all.push(u);
+    }
+    all.sort_by_key(|u| u.id);
+    let size = PageSize::new(2).expect("size");
+
+    let first = ctx
+        .users
+        .list(PageRequest { size, after: None }, 2)
+        .await
+        .expect("list");
+    let second = ctx
+        .users
+        .list(
+            PageRequest {
+                size,
+                after: Some(first[1].id),
+            },
+            2,
+        )
+        .await
+        .expect("list");
+    let last = ctx
+        .users
+        .list(
+            PageRequest {
+                size,
+                after: Some(second[1].id),
+            },
+            2,
+        )
+        .await
+        .expect("list");
+    let past_the_end = ctx
+        .users
+        .list(
+            PageRequest {
+                size,
+                after: Some(last[0].id),
+            },
+            2,
+        )
+        .await
+        .expect("list");
+
+    assert_eq!(first, all[0..2]);
+    assert_eq!(second, all[2..4]);
+    assert_eq!(last, all[4..]);
+    assert!(past_the_end.is_empty());
+}
+
+async fn text_round_trips_exactly(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let mut u = user("o'brien+tag@exämple.com");
+    u.name = UserName::parse("Zoë 'Robert'; DROP TABLE users; -- 李").expect("name");
+
+    ctx.users.insert(&u).await.expect("insert");
+
+    assert_eq!(ctx.users.find(u.id).await.expect("find"), Some(u));
+}
