@@ -1,1 +1,19 @@
-//! placeholder
+//! actix-web adapter: Roster's REST API under `/api/v1`, the probes, and the mapping of
+//! every failure to an RFC 9457 problem.
+//!
+//! Handlers are thin: parse the request into domain types, call one use case, map the
+//! result. Everything actix-specific stays in this crate.
+
+mod error;
+mod middleware;
+mod probes;
+mod server;
+mod settings;
+mod users;
+
+/// The running server, as [`build_server`] returns it.
+pub use actix_web::dev::Server;
+pub use error::{ApiError, FieldError};
+pub use probes::Readiness;
+pub use server::{ApiState, build_server};
+pub use settings::ServerSettings;

@@ -2,8 +2,10 @@
 
 use anyhow::anyhow;
 use diesel::{
-    Connection, PgConnection, RunQueryDsl as _, SqliteConnection, backend::Backend,
-    migration::MigrationSource, sql_types::BigInt,
+    Connection, PgConnection, RunQueryDsl as _, SqliteConnection,
+    backend::Backend,
+    migration::{MigrationSource, MigrationVersion},
+    sql_types::BigInt,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -75,6 +77,20 @@ impl Migrate for PgConnection {
     }
 }
 
+/// The folder name (`2026-11-24-000001_create_users`) of a migration version.
+fn name_of<C: Migrate>(version: &MigrationVersion<'_>) -> anyhow::Result<String>
+where
+    C::Backend: Backend,
+{
+    let known =
+        MigrationSource::<C::Backend>::migrations(&C::MIGRATIONS).map_err(|e| anyhow!(e))?;
+    Ok(known
+        .iter()
+        .map(|migration| migration.name())
+        .find(|name| name.version() == *version)
+        .map_or_else(|| version.to_string(), ToString::to_string))
+}
+
 fn run_pending<C: Migrate>(conn: &mut C) -> anyhow::Result<Vec<String>>
 where
     C::Backend: Backend,
@@ -83,7 +99,7 @@ where
         let applied = conn
             .run_pending_migrations(C::MIGRATIONS)
             .map_err(|e| anyhow!(e))?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+        applied.iter().map(name_of::<C>).collect()
     })
 }
 
@@ -102,7 +118,7 @@ where
         let reverted = conn
             .revert_last_migration(C::MIGRATIONS)
             .map_err(|e| anyhow!(e))?;
-        Ok(Some(reverted.to_string()))
+        name_of::<C>(&reverted).map(Some)
     })
 }
 

@@ -1,1 +1,9 @@
-//! placeholder
+//! Roster's bootstrap: reads the configuration, builds the adapters, wires them into the
+//! use cases and runs the server. Nothing else lives here.
+
+pub mod config;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::{Application, ShutdownTrigger};

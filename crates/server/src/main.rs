@@ -1,1 +1,184 @@
-fn main() {}
+//! `roster`: the user-management service and its administration commands.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the administration commands answer on the terminal"
+)]
+
+use std::{collections::HashMap, path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use roster_persistence::Database;
+use roster_server::{Application, Settings, config::redact_url, telemetry};
+
+/// Roster: a user-management REST service.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (YAML). Default: `$ROSTER_CONFIG`, else `./roster.yaml` if present.
+    /// Environment variables (`ROSTER__SECTION__KEY`, `DATABASE_URL`) override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default). Stops gracefully on SIGTERM or SIGINT.
+    Serve,
+    /// Apply, revert or list the embedded database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Probe the local server's /health; exit 0 if it answers 200, 1 otherwise.
+    /// For container HEALTHCHECKs: the runtime image has no curl.
+    Healthcheck {
+        /// Give up after this long.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Run,
+    /// Revert the last applied migration.
+    Revert,
+    /// List the migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Validate the configuration and print the effective values, secrets redacted.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let result =
+        Settings::load(cli.config.as_deref(), &env).and_then(|settings| run(cli.command, settings));
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            telemetry::init(&settings.log)?;
+            runtime()?.block_on(serve(settings))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { action } => runtime()?.block_on(migrate(action, &settings)),
+        Command::Config {
+            action: ConfigAction::Check,
+        } => {
+            println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { timeout } => Ok(healthcheck(&settings, timeout)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        database = %redact_url(&settings.database.url),
+        "starting"
+    );
+    let application = Application::build(&settings).await?;
+    application.run_until_stopped().await
+}
+
+async fn migrate(action: MigrateAction, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let database = Database::connect(&settings.database).await?;
+    match action {
+        MigrateAction::Run => {
+            let applied = database.run_migrations().await?;
+            if applied.is_empty() {
+                println!("nothing to apply: every migration is applied");
+            }
+            for name in applied {
+                println!("applied  {name}");
+            }
+        }
+        MigrateAction::Revert => match database.revert_last_migration().await? {
+            Some(name) => println!("reverted {name}"),
+            None => println!("nothing to revert: no migration is applied"),
+        },
+        MigrateAction::Status => {
+            for migration in database.migration_status().await? {
+                let state = if migration.applied {
+                    "applied"
+                } else {
+                    "pending"
+                };
+                println!("{state:<8} {}", migration.name);
+            }
+        }
+    }
+    database.close();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Probes `http://HOST:PORT/health` of the configured server; a wildcard host is
+/// reached through the loopback address.
+fn healthcheck(settings: &Settings, timeout: Duration) -> ExitCode {
+    let host = match settings.server.host.as_str() {
+        "0.0.0.0" => "127.0.0.1",
+        "::" => "[::1]",
+        host if host.contains(':') => {
+            return probe(
+                &format!("http://[{host}]:{}/health", settings.server.port),
+                timeout,
+            );
+        }
+        host => host,
+    };
+    probe(
+        &format!("http://{host}:{}/health", settings.server.port),
+        timeout,
+    )
+}
+
+fn probe(url: &str, timeout: Duration) -> ExitCode {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .build()
+        .into();
+    match agent.get(url).call() {
+        Ok(response) if response.status() == 200 => ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("unhealthy: {url} answered {}", response.status());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("unhealthy: {url}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -21,20 +21,20 @@ use roster_persistence::{
 
 /// A migrated fresh database and a repository on it.
 #[derive(Debug)]
-pub struct Context {
-    pub database: Database,
-    pub users: DieselUserRepository,
+pub(crate) struct Context {
+    pub(crate) database: Database,
+    pub(crate) users: DieselUserRepository,
     // Dropped last: removes the database once the pool is gone.
-    pub test_database: TestDatabase,
+    _test_database: TestDatabase,
 }
 
 impl Context {
     /// `None` when the backend is PostgreSQL and it is unreachable outside CI.
-    pub async fn new(backend: Backend) -> Option<Self> {
+    pub(crate) async fn new(backend: Backend) -> Option<Self> {
         Self::with_settings(backend, |_| {}).await
     }
 
-    pub async fn with_settings(
+    pub(crate) async fn with_settings(
         backend: Backend,
         adjust: impl FnOnce(&mut DatabaseSettings),
     ) -> Option<Self> {
@@ -47,7 +47,7 @@ impl Context {
         Some(Self {
             database,
             users,
-            test_database,
+            _test_database: test_database,
         })
     }
 }
@@ -58,7 +58,7 @@ impl Drop for Context {
     }
 }
 
-pub fn user(email: &str) -> User {
+pub(crate) fn user(email: &str) -> User {
     let new = NewUser {
         email: Email::parse(email).expect("email"),
         name: UserName::parse("Grace Hopper").expect("name"),

@@ -1,0 +1,203 @@
+//! The request's span, its id, its access-log line, and the last line of defence
+//! against panics.
+
+use std::{panic::AssertUnwindSafe, time::Instant};
+
+use actix_web::{
+    Error, HttpMessage as _,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+};
+use futures_util::FutureExt as _;
+use tracing::{Span, field::Empty};
+use tracing_actix_web::RootSpanBuilder;
+
+use crate::error::ApiError;
+
+pub(crate) static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id: the caller's `X-Request-Id` when it is sane, else a new ULID.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) String);
+
+impl RequestId {
+    const MAX_LEN: usize = 128;
+
+    fn from_request(request: &ServiceRequest) -> Self {
+        let incoming = request
+            .headers()
+            .get(&REQUEST_ID_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| Self::is_sane(id));
+        Self(incoming.map_or_else(|| ulid::Ulid::generate().to_string(), ToOwned::to_owned))
+    }
+
+    /// Short, and made of characters that cannot forge log lines or headers.
+    fn is_sane(id: &str) -> bool {
+        (1..=Self::MAX_LEN).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    }
+}
+
+/// When the request arrived, for the access log's latency.
+#[derive(Debug, Clone, Copy)]
+struct Arrival(Instant);
+
+/// Paths whose requests are not access-logged: probes arrive every few seconds.
+fn is_probe(path: &str) -> bool {
+    path == "/health" || path == "/ready"
+}
+
+/// Builds the request's span with OpenTelemetry semantic-convention field names, and
+/// writes the access-log line when the response is ready.
+#[derive(Debug)]
+pub(crate) struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = RequestId::from_request(request);
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let method = request.method().as_str().to_owned();
+        let connection = request.connection_info().clone();
+        let span = tracing::info_span!(
+            "HTTP request",
+            otel.name = format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            request_id = %request_id.0,
+            http.request.method = %method,
+            http.route = %route,
+            http.response.status_code = Empty,
+            url.path = request.path(),
+            url.scheme = connection.scheme(),
+            server.address = connection.host(),
+            client.address = request.peer_addr().map(|a| a.ip().to_string()),
+            user_agent.original = request
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        );
+        request.extensions_mut().insert(request_id);
+        request.extensions_mut().insert(Arrival(Instant::now()));
+        span
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        let (status, request) = match outcome {
+            Ok(response) => (response.status(), response.request()),
+            // Middleware errors only: handler errors are already responses here.
+            Err(error) => {
+                let status = error.as_response_error().status_code();
+                span.record("http.response.status_code", status.as_u16());
+                span.record("otel.status_code", "ERROR");
+                span.in_scope(|| {
+                    tracing::info!(
+                        http.response.status_code = status.as_u16(),
+                        "request completed"
+                    );
+                });
+                return;
+            }
+        };
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
+        if is_probe(request.path()) {
+            return;
+        }
+        let latency_ms = request
+            .extensions()
+            .get::<Arrival>()
+            .map(|arrival| arrival.0.elapsed().as_secs_f64() * 1000.0);
+        span.in_scope(|| {
+            tracing::info!(
+                http.request.method = %request.method(),
+                http.route = request.match_pattern().as_deref().unwrap_or("unmatched"),
+                http.response.status_code = status.as_u16(),
+                latency_ms,
+                "request completed"
+            );
+        });
+    }
+}
+
+/// Echoes the request id, and turns a panic in a handler into a 500 problem response
+/// (the connection stays up, and the panic is logged once, inside the request's span).
+pub(crate) async fn guard(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let request_id = request.extensions().get::<RequestId>().cloned();
+    match AssertUnwindSafe(next.call(request)).catch_unwind().await {
+        Ok(result) => {
+            let mut response = result?;
+            if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id.0).ok()) {
+                response
+                    .headers_mut()
+                    .insert(REQUEST_ID_HEADER.clone(), value);
+            }
+            Ok(response)
+        }
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-text panic payload".to_owned());
+            tracing::error!(panic = %message, "request handler panicked");
+            Err(HandlerPanicked { request_id }.into())
+        }
+    }
+}
+
+/// A handler panicked (and the panic is logged): a generic 500 problem, with the
+/// request id, since the request itself is gone.
+#[derive(Debug, thiserror::Error)]
+#[error("request handler panicked")]
+struct HandlerPanicked {
+    request_id: Option<RequestId>,
+}
+
+impl actix_web::ResponseError for HandlerPanicked {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let mut response =
+            ApiError::Internal(anyhow::anyhow!("request handler panicked")).problem_response();
+        if let Some(value) = self
+            .request_id
+            .as_ref()
+            .and_then(|id| HeaderValue::from_str(&id.0).ok())
+        {
+            response
+                .headers_mut()
+                .insert(REQUEST_ID_HEADER.clone(), value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestId;
+
+    #[test]
+    fn only_short_plain_request_ids_are_honoured() {
+        assert!(RequestId::is_sane("01HZX3J5Q7Y6V0D2N4M8K9P1RS"));
+        assert!(RequestId::is_sane("abc-123_x.y:z"));
+        assert!(!RequestId::is_sane(""));
+        assert!(!RequestId::is_sane(&"a".repeat(129)));
+        assert!(!RequestId::is_sane("a b"));
+        assert!(!RequestId::is_sane("id\"injected"));
+        assert!(!RequestId::is_sane("line\nbreak"));
+    }
+}

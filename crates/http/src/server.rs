@@ -1,0 +1,101 @@
+//! The actix-web server: routes, extractor limits, middleware, listener settings.
+
+use std::net::TcpListener;
+
+use actix_web::{
+    App, HttpResponse, HttpServer, Resource,
+    dev::Server,
+    middleware::from_fn,
+    web::{self, ServiceConfig},
+};
+use roster_application::UserService;
+use tracing_actix_web::TracingLogger;
+
+use crate::{
+    error::{ApiError, json_error, path_error, query_error},
+    middleware::{RequestSpan, guard},
+    probes::{self, Readiness},
+    settings::ServerSettings,
+    users,
+};
+
+/// What the handlers need: the use cases and the readiness state.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub users: UserService,
+    pub readiness: Readiness,
+}
+
+/// Builds the server on an already bound listener (port 0 in tests). Signals are not
+/// handled here: the caller decides when to stop, so that readiness can turn 503
+/// before the listener closes.
+pub fn build_server(
+    listener: TcpListener,
+    state: ApiState,
+    settings: &ServerSettings,
+) -> std::io::Result<Server> {
+    let users = web::Data::new(state.users);
+    let readiness = web::Data::new(state.readiness);
+    let json_body_limit = settings.json_body_limit;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            // Outermost last: the span wraps everything, the guard sits inside it.
+            .wrap(from_fn(guard))
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .app_data(users.clone())
+            .app_data(readiness.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_body_limit)
+                    .error_handler(|error, _| json_error(error).into()),
+            )
+            .app_data(
+                web::QueryConfig::default().error_handler(|error, _| query_error(&error).into()),
+            )
+            .app_data(
+                web::PathConfig::default().error_handler(|error, _| path_error(&error).into()),
+            )
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
+    .client_request_timeout(settings.request_timeout)
+    .keep_alive(settings.keep_alive);
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+fn routes(config: &mut ServiceConfig) {
+    config
+        .service(resource("/health", "GET").route(web::get().to(probes::health)))
+        .service(resource("/ready", "GET").route(web::get().to(probes::ready)))
+        .service(
+            web::scope("/api/v1")
+                .service(
+                    resource("/users", "GET, POST")
+                        .route(web::get().to(users::list))
+                        .route(web::post().to(users::create)),
+                )
+                .service(
+                    resource("/users/{id}", "GET, PUT, DELETE")
+                        .route(web::get().to(users::get))
+                        .route(web::put().to(users::replace))
+                        .route(web::delete().to(users::delete)),
+                ),
+        );
+}
+
+/// A resource whose other methods get 405 with an `Allow` header.
+fn resource(path: &str, allowed: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allowed })
+    }))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such resource".to_owned()))
+}

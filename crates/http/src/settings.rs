@@ -1,0 +1,80 @@
+//! The `server` section of the configuration.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How the HTTP server listens and behaves.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address to bind; `0.0.0.0` to listen on every interface (as in the container).
+    pub host: String,
+    /// Port to bind; 0 picks a free one.
+    pub port: u16,
+    /// How long a client may take to send a request's head before it gets 408.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// How long an idle keep-alive connection stays open.
+    #[serde(with = "humantime_serde")]
+    pub keep_alive: Duration,
+    /// How long the server keeps serving after a shutdown signal, with `/ready`
+    /// already answering 503, before it stops accepting: time for load balancers to
+    /// stop sending traffic. 0 where a `preStop` hook already waits.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_delay: Duration,
+    /// How long in-flight requests may run on once the listener is closed.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// Worker threads; the number of CPUs when absent.
+    pub workers: Option<usize>,
+    /// Largest JSON request body, in bytes; larger bodies get 413.
+    pub json_body_limit: usize,
+    /// How long each readiness check may take before it counts as failed.
+    #[serde(with = "humantime_serde")]
+    pub readiness_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 8080,
+            request_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(75),
+            shutdown_delay: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(30),
+            workers: None,
+            json_body_limit: 64 * 1024,
+            readiness_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl ServerSettings {
+    /// Checks what deserialisation cannot; each message names its key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.host.parse::<std::net::IpAddr>().is_err() && self.host != "localhost" {
+            return Err(format!(
+                "server.host must be an IP address or localhost, not {:?}",
+                self.host
+            ));
+        }
+        if self.workers == Some(0) {
+            return Err("server.workers must be at least 1".to_owned());
+        }
+        if self.json_body_limit == 0 {
+            return Err("server.json_body_limit must be at least 1 byte".to_owned());
+        }
+        for (key, value) in [
+            ("server.request_timeout", self.request_timeout),
+            ("server.shutdown_timeout", self.shutdown_timeout),
+            ("server.readiness_timeout", self.readiness_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(format!("{key} must be greater than zero"));
+            }
+        }
+        Ok(())
+    }
+}

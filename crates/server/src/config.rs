@@ -1,0 +1,268 @@
+//! Layered configuration: compiled-in defaults, then an optional YAML file, then the
+//! environment (`ROSTER__SECTION__KEY`, and the conventional `DATABASE_URL`).
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context as _;
+use config::{Config, Environment, File, FileFormat};
+use roster_http::ServerSettings;
+use roster_persistence::DatabaseSettings;
+use serde::{Deserialize, Serialize};
+
+/// The file read when neither `--config` nor `ROSTER_CONFIG` names one, if it exists.
+const DEFAULT_FILE: &str = "roster.yaml";
+
+/// Every setting of the service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+}
+
+/// The `log` section.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A `tracing` filter (`info`, `roster=debug,actix_web=warn`); `RUST_LOG` wins.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log pipelines.
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+impl Settings {
+    /// Reads the layers. `file` is `--config`; `env` is the process environment
+    /// (passed in so tests need not touch the real one).
+    pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let mut builder = Config::builder().add_source(
+            Config::try_from(&Self::default()).context("cannot serialise the defaults")?,
+        );
+        if let Some((path, required)) = Self::file_to_read(file, env) {
+            builder = builder.add_source(
+                File::from(path.as_path())
+                    .format(FileFormat::Yaml)
+                    .required(required),
+            );
+        }
+        let roster_env: HashMap<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("ROSTER__"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix("ROSTER")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(roster_env)),
+        );
+        // The conventional variable, unless the specific one is set.
+        if let (Some(url), false) = (
+            env.get("DATABASE_URL"),
+            env.contains_key("ROSTER__DATABASE__URL"),
+        ) {
+            builder = builder.set_override("database.url", url.as_str())?;
+        }
+        let settings: Self = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        Ok(settings)
+    }
+
+    /// `--config`, else `ROSTER_CONFIG` (both must exist), else `./roster.yaml` if present.
+    fn file_to_read(file: Option<&Path>, env: &HashMap<String, String>) -> Option<(PathBuf, bool)> {
+        if let Some(path) = file {
+            return Some((path.to_owned(), true));
+        }
+        if let Some(path) = env.get("ROSTER_CONFIG") {
+            return Some((PathBuf::from(path), true));
+        }
+        Path::new(DEFAULT_FILE)
+            .exists()
+            .then(|| (PathBuf::from(DEFAULT_FILE), false))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.server.validate()?;
+        self.database.validate()?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| format!("log.level is not a valid filter: {e}"))?;
+        Ok(())
+    }
+
+    /// The settings with secrets replaced by `***`, fit to print or log.
+    #[must_use]
+    pub fn redacted(&self) -> Self {
+        let mut copy = self.clone();
+        copy.database.url = redact_url(&self.database.url);
+        copy
+    }
+}
+
+/// Hides the password of a URL (`postgres://user:***@host/db`).
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{io::Write as _, time::Duration};
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn yaml(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::Builder::new()
+            .suffix(".yaml")
+            .tempfile()
+            .expect("temp file");
+        file.write_all(text.as_bytes()).expect("write");
+        file
+    }
+
+    #[test]
+    fn defaults_run_on_embedded_sqlite() {
+        let settings = Settings::load(None, &env(&[])).expect("defaults");
+        assert_eq!(settings, Settings::default());
+        assert_eq!(settings.server.port, 8080);
+        assert_eq!(settings.server.shutdown_timeout, Duration::from_secs(30));
+        assert!(settings.database.url.starts_with("sqlite://"));
+        assert!(settings.database.auto_migrate);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_the_defaults() {
+        let file = yaml(
+            "server:\n  port: 9000\n  shutdown_timeout: 10s\ndatabase:\n  max_connections: 3\n",
+        );
+        let settings = Settings::load(
+            Some(file.path()),
+            &env(&[
+                ("ROSTER__SERVER__PORT", "9100"),
+                ("ROSTER__LOG__FORMAT", "pretty"),
+            ]),
+        )
+        .expect("settings");
+        assert_eq!(settings.server.port, 9100);
+        assert_eq!(settings.server.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(settings.database.max_connections, 3);
+        assert_eq!(settings.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn database_url_is_honoured_unless_the_specific_variable_is_set() {
+        let conventional = env(&[("DATABASE_URL", "postgres://a@h/db")]);
+        assert_eq!(
+            Settings::load(None, &conventional)
+                .expect("settings")
+                .database
+                .url,
+            "postgres://a@h/db"
+        );
+        let both = env(&[
+            ("DATABASE_URL", "postgres://a@h/db"),
+            ("ROSTER__DATABASE__URL", "sqlite://x.db"),
+        ]);
+        assert_eq!(
+            Settings::load(None, &both).expect("settings").database.url,
+            "sqlite://x.db"
+        );
+    }
+
+    #[test]
+    fn the_config_file_may_come_from_roster_config() {
+        let file = yaml("server:\n  port: 9200\n");
+        let path = file.path().to_str().expect("utf-8 path");
+        let settings = Settings::load(None, &env(&[("ROSTER_CONFIG", path)])).expect("settings");
+        assert_eq!(settings.server.port, 9200);
+    }
+
+    #[test]
+    fn invalid_values_are_reported_with_their_key() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("ROSTER__SERVER__PORT", "eighty")], "server.port"),
+            (&[("ROSTER__SERVER__PORT", "70000")], "server.port"),
+            (
+                &[("ROSTER__SERVER__SHUTDOWN_TIMEOUT", "soon")],
+                "server.shutdown_timeout",
+            ),
+            (
+                &[("ROSTER__DATABASE__MAX_CONNECTIONS", "0")],
+                "database.max_connections",
+            ),
+            (&[("ROSTER__LOG__FORMAT", "xml")], "log.format"),
+            (&[("ROSTER__SERVER__HOST", "not a host")], "server.host"),
+        ];
+        for (vars, key) in cases {
+            let error = Settings::load(None, &env(vars))
+                .expect_err("invalid")
+                .to_string();
+            assert!(error.contains(key), "{vars:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        let file = yaml("server:\n  prot: 80\n");
+        let error = Settings::load(Some(file.path()), &env(&[]))
+            .expect_err("unknown key")
+            .to_string();
+        assert!(error.contains("prot"), "{error}");
+        let error = Settings::load(Some(Path::new("/nonexistent/roster.yaml")), &env(&[]))
+            .expect_err("missing");
+        assert!(error.to_string().contains("roster.yaml"), "{error}");
+    }
+
+    #[test]
+    fn redaction_hides_database_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://roster:s3cret@db:5432/roster"),
+            "postgres://roster:***@db:5432/roster"
+        );
+        assert_eq!(
+            redact_url("postgres://roster@db/roster"),
+            "postgres://roster@db/roster"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/roster.db"),
+            "sqlite://data/roster.db"
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! The `roster` binary: signals, exit codes, subcommands.
+
+use std::{
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use roster_persistence::testing::TestDatabase;
+
+fn roster(database: &TestDatabase, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .env("ROSTER__DATABASE__URL", database.url())
+        .envs(env.iter().copied())
+        .env_remove("DATABASE_URL")
+        .env_remove("ROSTER_CONFIG")
+        .output()
+        .expect("roster runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[test]
+fn serve_stops_on_sigterm_and_exits_0() {
+    let database = TestDatabase::sqlite();
+    let port = free_port().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("serve")
+        .env("ROSTER__DATABASE__URL", database.url())
+        .env("ROSTER__SERVER__PORT", &port)
+        .env("ROSTER__SERVER__SHUTDOWN_TIMEOUT", "5s")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("roster serve starts");
+    let started = Instant::now();
+    let healthy = loop {
+        let probe = roster(
+            &database,
+            &["healthcheck"],
+            &[("ROSTER__SERVER__PORT", &port)],
+        );
+        if probe.status.success() {
+            break true;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(healthy, "the server became healthy");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "exits within the shutdown timeout"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+
+    let after = roster(
+        &database,
+        &["healthcheck"],
+        &[("ROSTER__SERVER__PORT", &port)],
+    );
+    assert_eq!(
+        after.status.code(),
+        Some(1),
+        "healthcheck fails once the server is gone"
+    );
+    assert!(text(&after.stderr).contains("unhealthy"));
+}
+
+#[test]
+fn an_invalid_setting_exits_non_zero_naming_the_key() {
+    let database = TestDatabase::sqlite();
+    let output = roster(&database, &["serve"], &[("ROSTER__SERVER__PORT", "eighty")]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("server.port"), "{stderr}");
+
+    let output = roster(
+        &database,
+        &["config", "check"],
+        &[("ROSTER__DATABASE__WAIT_TIMEOUT", "0s")],
+    );
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("database.wait_timeout"));
+}
+
+#[test]
+fn config_check_prints_the_effective_settings_with_secrets_redacted() {
+    let database = TestDatabase::sqlite();
+    let output = roster(
+        &database,
+        &["config", "check"],
+        &[
+            (
+                "ROSTER__DATABASE__URL",
+                "postgres://roster:hunter2@db:5432/roster",
+            ),
+            ("ROSTER__SERVER__PORT", "9999"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    let effective: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(
+        effective["database"]["url"],
+        "postgres://roster:***@db:5432/roster"
+    );
+    assert_eq!(effective["server"]["port"], 9999);
+    assert_eq!(effective["server"]["shutdown_timeout"], "30s");
+}
+
+#[test]
+fn migrate_run_status_and_revert() {
+    let database = TestDatabase::sqlite();
+
+    let status = roster(&database, &["migrate", "status"], &[]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert!(
+        text(&status.stdout).starts_with("pending  2026-11-24-000001_create_users"),
+        "{}",
+        text(&status.stdout)
+    );
+
+    let run = roster(&database, &["migrate", "run"], &[]);
+    assert!(
+        text(&run.stdout).contains("applied  2026-11-24-000001_create_users"),
+        "{}",
+        text(&run.stdout)
+    );
+    let again = roster(&database, &["migrate", "run"], &[]);
+    assert!(text(&again.stdout).contains("nothing to apply"));
+    assert!(text(&roster(&database, &["migrate", "status"], &[]).stdout).starts_with("applied"));
+
+    let revert = roster(&database, &["migrate", "revert"], &[]);
+    assert!(
+        text(&revert.stdout).contains("reverted 2026-11-24-000001_create_users"),
+        "{}",
+        text(&revert.stdout)
+    );
+    assert!(text(&roster(&database, &["migrate", "status"], &[]).stdout).starts_with("pending"));
+}
+
+#[test]
+fn every_subcommand_explains_itself() {
+    let database = TestDatabase::sqlite();
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["config", "check", "--help"],
+        &["healthcheck", "--help"],
+    ] {
+        let output = roster(&database, args, &[]);
+        assert!(output.status.success(), "{args:?}");
+        assert!(text(&output.stdout).contains("Usage: roster"), "{args:?}");
+    }
+}

@@ -1,0 +1,211 @@
+//! Client mistakes get precise problems; nothing gets a 500 or a hang.
+
+use reqwest::StatusCode;
+use roster_persistence::Backend;
+use serde_json::json;
+
+use crate::{
+    api_tests,
+    helpers::{TestApp, assert_problem},
+};
+
+api_tests!(
+    malformed_json_and_unknown_fields_are_400,
+    wrong_content_type_is_415_and_oversized_bodies_413,
+    unknown_and_malformed_ids_are_404,
+    unknown_routes_are_404_and_wrong_methods_405_with_allow,
+    request_ids_are_honoured_when_sane_and_generated_otherwise,
+);
+
+async fn malformed_json_and_unknown_fields_are_400(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let url = app.url("/api/v1/users");
+
+    for body in [
+        r#"{"email": "a@example.com", "name": "#,
+        "[1, 2]",
+        "",
+        "null",
+    ] {
+        let response = app
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let problem = assert_problem(response, StatusCode::BAD_REQUEST).await;
+        assert_eq!(
+            problem["type"], "urn:roster:problem:malformed-request",
+            "{body}"
+        );
+    }
+
+    let unknown = app
+        .create_user(&json!({ "email": "a@example.com", "name": "A", "admin": true }))
+        .await;
+    let problem = assert_problem(unknown, StatusCode::BAD_REQUEST).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("admin"),
+        "{problem}"
+    );
+
+    let wrong_type = app.create_user(&json!({ "email": 42, "name": "A" })).await;
+    assert_problem(wrong_type, StatusCode::BAD_REQUEST).await;
+}
+
+async fn wrong_content_type_is_415_and_oversized_bodies_413(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.server.json_body_limit = 1024).await else {
+        return;
+    };
+    let url = app.url("/api/v1/users");
+    let body = r#"{"email": "a@example.com", "name": "A"}"#;
+
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = app.client.post(&url).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("request");
+        assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    }
+
+    let huge = json!({ "email": "a@example.com", "name": "x".repeat(2000) });
+    assert_problem(app.create_user(&huge).await, StatusCode::PAYLOAD_TOO_LARGE).await;
+}
+
+async fn unknown_and_malformed_ids_are_404(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for id in [
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "not-a-ulid",
+        "%F0%9F%A6%80",
+        "1",
+    ] {
+        let problem = assert_problem(
+            app.get(&format!("/api/v1/users/{id}")).await,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+        assert_eq!(problem["type"], "about:blank");
+    }
+}
+
+async fn unknown_routes_are_404_and_wrong_methods_405_with_allow(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    assert_problem(app.get("/api/v2/users").await, StatusCode::NOT_FOUND).await;
+
+    let patch = app
+        .client
+        .patch(app.url("/api/v1/users"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(patch.headers()["allow"], "GET, POST");
+    assert_problem(patch, StatusCode::METHOD_NOT_ALLOWED).await;
+
+    let post = app
+        .client
+        .post(app.url("/api/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(post.headers()["allow"], "GET, PUT, DELETE");
+    assert_problem(post, StatusCode::METHOD_NOT_ALLOWED).await;
+}
+
+async fn request_ids_are_honoured_when_sane_and_generated_otherwise(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let request_id = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    };
+
+    let sane = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "trace-42.a_b")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(request_id(&sane).as_deref(), Some("trace-42.a_b"));
+
+    let generated = app.get("/api/v1/users/nope").await;
+    let id = request_id(&generated).expect("a generated id on errors too");
+    assert_eq!(id.len(), 26, "a ULID: {id}");
+
+    let insane = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "a b<script>")
+        .send()
+        .await
+        .expect("req");
+    let replaced = request_id(&insane).expect("replaced");
+    assert_ne!(replaced, "a b<script>");
+    assert_eq!(replaced.len(), 26);
+}
+
+/// SQLite only: its lock can be taken from outside and makes writers give up after
+/// the busy timeout. (PostgreSQL's pool exhaustion is in the repository contract.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_sqlite_database_gives_503_with_retry_after() {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.database.sqlite_busy_timeout = std::time::Duration::from_millis(100);
+    })
+    .await
+    else {
+        return;
+    };
+    let path = app
+        .database
+        .url()
+        .trim_start_matches("sqlite://")
+        .to_owned();
+    let mut locker = {
+        use diesel::Connection as _;
+        diesel::SqliteConnection::establish(&path).expect("connect")
+    };
+    diesel::connection::SimpleConnection::batch_execute(&mut locker, "BEGIN EXCLUSIVE")
+        .expect("lock");
+
+    let response = app
+        .create_user(&json!({ "email": "a@example.com", "name": "A" }))
+        .await;
+
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().expect("ascii")),
+        Some("1")
+    );
+    assert_problem(response, StatusCode::SERVICE_UNAVAILABLE).await;
+    diesel::connection::SimpleConnection::batch_execute(&mut locker, "ROLLBACK").expect("unlock");
+    let after = app
+        .create_user(&json!({ "email": "a@example.com", "name": "A" }))
+        .await;
+    assert_eq!(
+        after.status(),
+        StatusCode::CREATED,
+        "nothing was lost or half-written"
+    );
+}
