@@ -188,7 +188,75 @@ impl actix_web::ResponseError for HandlerPanicked {
 
 #[cfg(test)]
 mod tests {
-    use super::RequestId;
+    use actix_web::{
+        App, HttpResponse, body::to_bytes, middleware::from_fn, test as actix_test, web,
+    };
+    use tracing_actix_web::TracingLogger;
+
+    use super::{RequestId, RequestSpan, guard};
+
+    /// As the server does: an error that reaches the top becomes its response.
+    async fn respond(
+        app: &impl actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + 'static>,
+            Error = actix_web::Error,
+        >,
+        request: actix_http::Request,
+    ) -> (u16, Option<String>, serde_json::Value) {
+        let response = match actix_test::try_call_service(app, request).await {
+            Ok(response) => response.into_parts().1.map_into_boxed_body(),
+            Err(error) => error.as_response_error().error_response(),
+        };
+        let status = response.status().as_u16();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        let body = to_bytes(response.into_body()).await.unwrap_or_default();
+        (
+            status,
+            request_id,
+            serde_json::from_slice(&body).unwrap_or_default(),
+        )
+    }
+
+    async fn boom() -> HttpResponse {
+        panic!("secret internals")
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_handler_gets_a_generic_500_problem_and_the_worker_lives_on() {
+        let app = actix_test::init_service(
+            App::new()
+                .wrap(from_fn(guard))
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .route("/boom", web::get().to(boom))
+                .route(
+                    "/fine",
+                    web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({})) }),
+                ),
+        )
+        .await;
+
+        let boom = actix_test::TestRequest::get()
+            .uri("/boom")
+            .insert_header(("x-request-id", "req-1"))
+            .to_request();
+        let (status, request_id, body) = respond(&app, boom).await;
+        assert_eq!(status, 500);
+        assert_eq!(request_id.as_deref(), Some("req-1"));
+        assert_eq!(body["title"], "Internal Server Error");
+        assert!(
+            !body.to_string().contains("secret internals"),
+            "the cause stays in the log: {body}"
+        );
+
+        let fine = actix_test::TestRequest::get().uri("/fine").to_request();
+        let (status, request_id, _) = respond(&app, fine).await;
+        assert_eq!(status, 200);
+        assert_eq!(request_id.map(|id| id.len()), Some(26), "a generated ULID");
+    }
 
     #[test]
     fn only_short_plain_request_ids_are_honoured() {

@@ -250,6 +250,33 @@ mod tests {
         assert!(error.to_string().contains("roster.yaml"), "{error}");
     }
 
+    /// The example file documents every key with its default value, so it cannot drift.
+    #[test]
+    fn the_example_file_lists_every_key_with_its_default() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../roster.example.yaml");
+        let settings = Settings::load(Some(&example), &env(&[])).expect("the example parses");
+        assert_eq!(
+            settings,
+            Settings::default(),
+            "roster.example.yaml must show the defaults"
+        );
+
+        let text = std::fs::read_to_string(&example).expect("readable");
+        let defaults = serde_json::to_value(Settings::default()).expect("serialisable");
+        for (section, keys) in defaults.as_object().expect("sections") {
+            assert!(
+                text.contains(&format!("\n{section}:\n")),
+                "section {section} is not documented"
+            );
+            for key in keys.as_object().expect("keys").keys() {
+                assert!(
+                    text.contains(&format!("\n  {key}: ")),
+                    "{section}.{key} is not documented"
+                );
+            }
+        }
+    }
+
     #[test]
     fn redaction_hides_database_passwords_only() {
         assert_eq!(

@@ -1,0 +1,39 @@
+# Roster's everyday commands. `just` lists them.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the service (default: `serve` on the embedded SQLite database under ./data).
+run *ARGS="serve":
+    cargo run --release -p roster-server -- {{ARGS}}
+
+# Run every test (PostgreSQL tests need `just db-up`; without it they are skipped loudly).
+test *ARGS:
+    cargo test --workspace {{ARGS}}
+
+# Formatting check and clippy with warnings as errors.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Database migrations: `just migrate` (status), `just migrate run`, `just migrate revert`.
+migrate *ARGS="status":
+    cargo run -p roster-server -- migrate {{ARGS}}
+
+# Start the local PostgreSQL (installing it first where it is missing).
+db-up:
+    bash .ci/postgres-up.sh
+
+# Run the service against the local PostgreSQL instead of SQLite.
+run-postgres:
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --release -p roster-server -- serve
+
+# Everything CI runs.
+ci:
+    bash .ci/run
