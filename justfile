@@ -37,3 +37,11 @@ run-postgres:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Build the container image with podman (roster:dev) from the Dockerfile as it is.
+image:
+    bash .ci/image.sh
+
+# Run the image on SQLite and on the local PostgreSQL: healthy, round trip, non-root, clean SIGTERM.
+image-smoke:
+    bash .ci/image-smoke.sh

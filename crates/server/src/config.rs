@@ -277,6 +277,33 @@ mod tests {
         }
     }
 
+    /// docs/configuration.md names every key, its variable and its default.
+    #[test]
+    fn the_configuration_page_documents_every_key() {
+        let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+        let text = std::fs::read_to_string(page).expect("docs/configuration.md");
+        let defaults = serde_json::to_value(Settings::default()).expect("serialisable");
+        for (section, keys) in defaults.as_object().expect("sections") {
+            for (key, value) in keys.as_object().expect("keys") {
+                let default = match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                let variable =
+                    format!("ROSTER__{}__{}", section.to_uppercase(), key.to_uppercase());
+                let row = format!("| `{section}.{key}` | `{variable}`");
+                let line = text
+                    .lines()
+                    .find(|line| line.starts_with(&row))
+                    .unwrap_or_else(|| panic!("no row for {section}.{key} with {variable}"));
+                assert!(
+                    line.contains(&format!("| `{default}` |")),
+                    "{section}.{key}: default {default} not shown"
+                );
+            }
+        }
+    }
+
     #[test]
     fn redaction_hides_database_passwords_only() {
         assert_eq!(
