@@ -15,6 +15,7 @@ pub use actor::Actor;
 pub use events::{UserEvent, UserEventKind};
 pub use page::{PageRequest, PageSize, PageSizeError};
 pub use user::{
-    Email, EmailError, NewUser, Role, RoleError, Status, StatusError, User, UserId, UserIdError,
-    UserName, UserNameError, UserReplacement,
+    Email, EmailError, NewUser, Password, PasswordHash, PasswordHashError, PasswordPolicy,
+    PasswordRejection, Role, RoleError, Status, StatusError, User, UserId, UserIdError, UserName,
+    UserNameError, UserReplacement,
 };

@@ -6,11 +6,13 @@
 mod clock;
 mod events;
 mod health;
+mod passwords;
 mod users;
 
 pub use clock::{Clock, SystemClock};
 pub use events::{EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
+pub use passwords::{HashError, PasswordCheck, PasswordHasher};
 pub use users::{
     DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository,
 };
@@ -21,5 +23,7 @@ pub use clock::MockClock;
 pub use events::MockEventPublisher;
 #[cfg(any(test, feature = "mocks"))]
 pub use health::MockHealthCheck;
+#[cfg(any(test, feature = "mocks"))]
+pub use passwords::MockPasswordHasher;
 #[cfg(any(test, feature = "mocks"))]
 pub use users::MockUserRepository;

@@ -3,6 +3,7 @@
 mod email;
 mod id;
 mod name;
+mod password;
 
 use std::{fmt, str::FromStr};
 
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 pub use email::{Email, EmailError};
 pub use id::{UserId, UserIdError};
 pub use name::{UserName, UserNameError};
+pub use password::{Password, PasswordHash, PasswordHashError, PasswordPolicy, PasswordRejection};
 
 /// What a user may do: admins manage everyone, members themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
