@@ -1,17 +1,20 @@
-//! Who is acting: every use case takes the acting principal, so authorisation can be
-//! decided inside the application without reshaping its signatures.
+//! Who is acting: every use case takes the acting principal, and authorisation is
+//! decided from it.
 
-use crate::user::{Role, UserId};
+use crate::{
+    access::Session,
+    user::{Role, UserId},
+};
 
 /// The principal on whose behalf a use case runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    /// The service itself (start-up tasks, command-line administration).
+    /// The service itself (start-up tasks, command-line administration): trusted.
     System,
     /// A caller that presented no credentials.
     Anonymous,
-    /// An authenticated user.
-    User { id: UserId, role: Role },
+    /// A caller with a verified token.
+    User(Session),
 }
 
 impl Actor {
@@ -20,7 +23,21 @@ impl Actor {
         match self {
             Self::System => "system".to_owned(),
             Self::Anonymous => "anonymous".to_owned(),
-            Self::User { id, .. } => format!("user:{id}"),
+            Self::User(session) => format!("user:{}", session.user_id),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Self::User(session) => Some(session.user_id),
+            Self::System | Self::Anonymous => None,
+        }
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Self::User(session) => Some(session.role),
+            Self::System | Self::Anonymous => None,
         }
     }
 }

@@ -5,12 +5,14 @@
 //! its `Cargo.toml` is where that rule is enforced. Adapters implement the ports,
 //! use cases call them, and both sides meet only here.
 
+pub mod access;
 pub mod actor;
 pub mod events;
 pub mod page;
 pub mod ports;
 pub mod user;
 
+pub use access::{AccessRequest, IssuedToken, Operation, Resource, Session, TokenHandle, TokenId};
 pub use actor::Actor;
 pub use events::{UserEvent, UserEventKind};
 pub use page::{PageRequest, PageSize, PageSizeError};

@@ -35,7 +35,9 @@ mod tests {
         sync::{Arc, Mutex},
     };
 
-    use roster_domain::{Actor, UserEventKind, UserId, ports::Clock as _, ports::SystemClock};
+    use roster_domain::{
+        Actor, Session, UserEventKind, UserId, ports::Clock as _, ports::SystemClock,
+    };
 
     use super::*;
 
@@ -65,10 +67,7 @@ mod tests {
         let event = UserEvent {
             kind: UserEventKind::Created,
             user_id,
-            actor: Actor::User {
-                id: actor_id,
-                role: roster_domain::Role::Admin,
-            },
+            actor: Actor::User(Session::fake(actor_id, roster_domain::Role::Admin)),
             occurred_at: SystemClock.now(),
         };
 

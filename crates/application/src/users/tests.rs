@@ -385,10 +385,10 @@ async fn delete_removes_the_user_and_publishes_deleted() -> TestResult {
         .times(1)
         .returning(|_| Ok(()));
     let (publisher, events) = recording_publisher();
-    let actor = Actor::User {
-        id: UserId::generate(),
-        role: Role::Admin,
-    };
+    let actor = Actor::User(roster_domain::Session::fake(
+        UserId::generate(),
+        Role::Admin,
+    ));
 
     service(repo, publisher).delete(&actor, id).await?;
 

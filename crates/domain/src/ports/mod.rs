@@ -7,12 +7,14 @@ mod clock;
 mod events;
 mod health;
 mod passwords;
+mod tokens;
 mod users;
 
 pub use clock::{Clock, SystemClock};
 pub use events::{EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
 pub use passwords::{HashError, PasswordCheck, PasswordHasher};
+pub use tokens::{AccessDenied, AuthenticationError, Authorizer, IssueError, TokenAuthority};
 pub use users::{
     DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository,
 };
@@ -25,5 +27,7 @@ pub use events::MockEventPublisher;
 pub use health::MockHealthCheck;
 #[cfg(any(test, feature = "mocks"))]
 pub use passwords::MockPasswordHasher;
+#[cfg(any(test, feature = "mocks"))]
+pub use tokens::{MockAuthorizer, MockTokenAuthority};
 #[cfg(any(test, feature = "mocks"))]
 pub use users::MockUserRepository;
