@@ -200,8 +200,8 @@ fn create_parent_folder(path: &str) -> anyhow::Result<()> {
 }
 
 /// Runs `$body` with a pooled connection of whichever backend `$database` is, on a
-/// blocking thread. The body is expanded once per backend, with `users` naming that
-/// dialect's table, so it is type-checked against both. Evaluates to the body's value;
+/// blocking thread. The body is expanded once per backend, with the table names
+/// (`users`, ...) naming that dialect's tables, so it is type-checked against both. Evaluates to the body's value;
 /// failing to get a connection returns early with a [`RepositoryError`].
 macro_rules! on_connection {
     ($database:expr, |$conn:ident| $body:expr) => {
@@ -211,7 +211,7 @@ macro_rules! on_connection {
                 object
                     .interact(move |$conn: &mut ::diesel::SqliteConnection| {
                         #[allow(unused_imports)]
-                        use $crate::schema::sqlite::users;
+                        use $crate::schema::sqlite::*;
                         $body
                     })
                     .await
@@ -222,7 +222,7 @@ macro_rules! on_connection {
                 object
                     .interact(move |$conn: &mut ::diesel::PgConnection| {
                         #[allow(unused_imports)]
-                        use $crate::schema::postgres::users;
+                        use $crate::schema::postgres::*;
                         $body
                     })
                     .await

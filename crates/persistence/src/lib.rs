@@ -11,6 +11,7 @@
 mod database;
 mod health;
 mod migrations;
+mod revocations;
 mod schema;
 mod settings;
 #[cfg(feature = "testing")]
@@ -20,5 +21,6 @@ mod users;
 pub use database::{Backend, Database};
 pub use health::{DatabaseReachable, MigrationsApplied};
 pub use migrations::MigrationStatus;
+pub use revocations::DieselRevocationStore;
 pub use settings::DatabaseSettings;
 pub use users::DieselUserRepository;

@@ -9,11 +9,17 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 use roster_domain::{
-    Email, PageRequest, User, UserId, UserName,
+    Email, PageRequest, PasswordHash, User, UserId, UserName,
     ports::{DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository},
 };
 
 use crate::database::{Database, database_error, on_connection};
+
+diesel::define_sql_function! {
+    /// SQL's `lower`, as in the unique index `users_email_unique`, which it lets
+    /// look-ups by e-mail use.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
 
 /// The unique index behind "e-mail taken", in both dialects' migrations.
 const EMAIL_UNIQUE_INDEX: &str = "users_email_unique";
@@ -41,6 +47,9 @@ struct UserRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+    password_hash: Option<String>,
+    password_changed_at: Option<DateTime<Utc>>,
+    last_login_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -54,6 +63,12 @@ impl UserRow {
             created_at: user.created_at,
             updated_at: user.updated_at,
             version: i64::try_from(user.version).context("user version out of range")?,
+            password_hash: user
+                .password_hash
+                .as_ref()
+                .map(|hash| hash.as_str().to_owned()),
+            password_changed_at: user.password_changed_at,
+            last_login_at: user.last_login_at,
         })
     }
 
@@ -75,6 +90,13 @@ impl UserRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: u64::try_from(self.version).map_err(|e| invalid("version", &e))?,
+            password_hash: self
+                .password_hash
+                .map(PasswordHash::from_phc)
+                .transpose()
+                .map_err(|e| invalid("password_hash", &e))?,
+            password_changed_at: self.password_changed_at,
+            last_login_at: self.last_login_at,
         })
     }
 }
@@ -101,6 +123,9 @@ impl UserRepository for DieselUserRepository {
                     users::created_at.eq(row.created_at),
                     users::updated_at.eq(row.updated_at),
                     users::version.eq(row.version),
+                    users::password_hash.eq(row.password_hash),
+                    users::password_changed_at.eq(row.password_changed_at),
+                    users::last_login_at.eq(row.last_login_at),
                 ))
                 .execute(conn)
         });
@@ -119,6 +144,55 @@ impl UserRepository for DieselUserRepository {
         })
         .map_err(database_error)?;
         row.map(UserRow::into_domain).transpose()
+    }
+
+    #[tracing::instrument(name = "db.users.find_by_email", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
+        let email = email.as_str().to_lowercase();
+        let row = on_connection!(&self.database, |conn| {
+            users::table
+                .filter(lower(users::email).eq(email))
+                .first::<UserRow>(conn)
+                .optional()
+        })
+        .map_err(database_error)?;
+        row.map(UserRow::into_domain).transpose()
+    }
+
+    #[tracing::instrument(name = "db.users.has_users", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn has_users(&self) -> Result<bool, RepositoryError> {
+        on_connection!(&self.database, |conn| {
+            diesel::select(diesel::dsl::exists(users::table.select(users::id)))
+                .get_result::<bool>(conn)
+        })
+        .map_err(database_error)
+    }
+
+    #[tracing::instrument(name = "db.users.record_login", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        rehashed: Option<PasswordHash>,
+    ) -> Result<(), RepositoryError> {
+        let id = id.to_string();
+        let rehashed = rehashed.map(|hash| hash.as_str().to_owned());
+        on_connection!(&self.database, |conn| {
+            let target = users::table.find(id);
+            match rehashed {
+                Some(hash) => diesel::update(target)
+                    .set((
+                        users::last_login_at.eq(Some(at)),
+                        users::password_hash.eq(Some(hash)),
+                    ))
+                    .execute(conn),
+                None => diesel::update(target)
+                    .set(users::last_login_at.eq(Some(at)))
+                    .execute(conn),
+            }
+        })
+        .map_err(database_error)?;
+        Ok(())
     }
 
     #[tracing::instrument(name = "db.users.list", skip_all, fields(db.system.name = self.database.backend().name()))]
@@ -153,6 +227,8 @@ impl UserRepository for DieselUserRepository {
                     users::status.eq(&row.status),
                     users::updated_at.eq(row.updated_at),
                     users::version.eq(users::version + 1),
+                    users::password_hash.eq(&row.password_hash),
+                    users::password_changed_at.eq(row.password_changed_at),
                 ))
                 .get_result::<UserRow>(conn)
                 .optional()?;

@@ -7,6 +7,7 @@ mod clock;
 mod events;
 mod health;
 mod passwords;
+mod revocations;
 mod tokens;
 mod users;
 
@@ -14,6 +15,7 @@ pub use clock::{Clock, SystemClock};
 pub use events::{EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
 pub use passwords::{HashError, PasswordCheck, PasswordHasher};
+pub use revocations::RevocationStore;
 pub use tokens::{AccessDenied, AuthenticationError, Authorizer, IssueError, TokenAuthority};
 pub use users::{
     DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository,
@@ -27,6 +29,8 @@ pub use events::MockEventPublisher;
 pub use health::MockHealthCheck;
 #[cfg(any(test, feature = "mocks"))]
 pub use passwords::MockPasswordHasher;
+#[cfg(any(test, feature = "mocks"))]
+pub use revocations::MockRevocationStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use tokens::{MockAuthorizer, MockTokenAuthority};
 #[cfg(any(test, feature = "mocks"))]

@@ -2,9 +2,11 @@
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::{
     page::PageRequest,
-    user::{User, UserId},
+    user::{Email, PasswordHash, User, UserId},
 };
 
 /// A failure of the store itself, common to every operation.
@@ -64,6 +66,21 @@ pub trait UserRepository: Send + Sync {
 
     /// The user with this id, or `None`.
     async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
+
+    /// The user with this e-mail address, compared case-insensitively, or `None`.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
+
+    /// Whether any user exists (the first administrator is created when none does).
+    async fn has_users(&self) -> Result<bool, RepositoryError>;
+
+    /// Records a successful login at `at`, and stores `rehashed` (a fresh hash of the
+    /// same password) if given. Neither is a change of the user: the version stays.
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        rehashed: Option<PasswordHash>,
+    ) -> Result<(), RepositoryError>;
 
     /// Up to `limit` users in ascending id order, starting after `page.after`.
     ///

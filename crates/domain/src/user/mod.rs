@@ -127,6 +127,11 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+    /// `None` for users created before passwords existed: they cannot log in until
+    /// one is set.
+    pub password_hash: Option<PasswordHash>,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -141,6 +146,20 @@ impl User {
             created_at: now,
             updated_at: now,
             version: 1,
+            password_hash: None,
+            password_changed_at: None,
+            last_login_at: None,
+        }
+    }
+
+    /// This user with a new password hash, changed at `now`.
+    #[must_use]
+    pub fn with_password(self, hash: PasswordHash, now: DateTime<Utc>) -> Self {
+        Self {
+            password_hash: Some(hash),
+            password_changed_at: Some(now),
+            updated_at: now,
+            ..self
         }
     }
 

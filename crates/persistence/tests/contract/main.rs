@@ -10,6 +10,7 @@
 
 mod migrations;
 mod pool;
+mod revocations;
 mod users;
 
 use roster_domain::{

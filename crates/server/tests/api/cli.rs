@@ -156,12 +156,18 @@ fn migrate_run_status_and_revert() {
     assert!(text(&roster(&database, &["migrate", "status"], &[]).stdout).starts_with("applied"));
 
     let revert = roster(&database, &["migrate", "revert"], &[]);
+    let reverted = text(&revert.stdout);
+    assert!(reverted.starts_with("reverted 2026-11-24-"), "{reverted}");
+    let name = reverted.trim().trim_start_matches("reverted ").to_owned();
+    let status = text(&roster(&database, &["migrate", "status"], &[]).stdout);
     assert!(
-        text(&revert.stdout).contains("reverted 2026-11-24-000001_create_users"),
-        "{}",
-        text(&revert.stdout)
+        status.trim_end().ends_with(&format!("pending  {name}")),
+        "the last one is pending again: {status}"
     );
-    assert!(text(&roster(&database, &["migrate", "status"], &[]).stdout).starts_with("pending"));
+    assert!(
+        status.starts_with("applied  2026-11-24-000001_create_users"),
+        "{status}"
+    );
 }
 
 #[test]

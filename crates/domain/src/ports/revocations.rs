@@ -1,0 +1,42 @@
+//! [`RevocationStore`]: which tokens no longer count, durably.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    access::{Session, TokenId},
+    ports::RepositoryError,
+    user::UserId,
+};
+
+/// Revoked tokens, kept across restarts and shared by every replica.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Revokes one token (logout) until it expires.
+    async fn revoke_token(
+        &self,
+        token_id: TokenId,
+        user_id: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Revokes every token of the user issued at or before `before`. A later call with
+    /// an earlier instant revokes nothing less.
+    async fn revoke_all(
+        &self,
+        user_id: UserId,
+        before: DateTime<Utc>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Whether the session's token is revoked, alone or with all of its user's.
+    async fn is_revoked(&self, session: &Session) -> Result<bool, RepositoryError>;
+
+    /// Forgets what no longer matters at `now`: revoked tokens that have expired, and
+    /// user-wide revocations older than `max_token_lifetime`. Returns the rows removed.
+    async fn purge_expired(
+        &self,
+        now: DateTime<Utc>,
+        max_token_lifetime: chrono::Duration,
+    ) -> Result<usize, RepositoryError>;
+}

@@ -1,0 +1,123 @@
+//! [`DieselRevocationStore`]: revoked tokens on either backend.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::{OptionalExtension as _, prelude::*};
+use roster_domain::{
+    Session, TokenId, UserId,
+    ports::{RepositoryError, RevocationStore},
+};
+
+use crate::database::{Database, database_error, on_connection};
+
+/// The `revoked_tokens` and `token_revocations` tables.
+#[derive(Debug, Clone)]
+pub struct DieselRevocationStore {
+    database: Database,
+}
+
+impl DieselRevocationStore {
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+}
+
+#[async_trait]
+impl RevocationStore for DieselRevocationStore {
+    #[tracing::instrument(name = "db.revocations.revoke_token", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn revoke_token(
+        &self,
+        token_id: TokenId,
+        user_id: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError> {
+        let (token_id, user_id) = (token_id.to_string(), user_id.to_string());
+        on_connection!(&self.database, |conn| {
+            diesel::insert_into(revoked_tokens::table)
+                .values((
+                    revoked_tokens::token_id.eq(token_id),
+                    revoked_tokens::user_id.eq(user_id),
+                    revoked_tokens::expires_at.eq(expires_at),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+        })
+        .map_err(database_error)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "db.revocations.revoke_all", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn revoke_all(
+        &self,
+        user_id: UserId,
+        before: DateTime<Utc>,
+    ) -> Result<(), RepositoryError> {
+        let user_id = user_id.to_string();
+        on_connection!(&self.database, |conn| {
+            conn.transaction(|conn| {
+                let current = token_revocations::table
+                    .find(&user_id)
+                    .select(token_revocations::revoked_before)
+                    .first::<DateTime<Utc>>(conn)
+                    .optional()?;
+                match current {
+                    None => diesel::insert_into(token_revocations::table)
+                        .values((
+                            token_revocations::user_id.eq(&user_id),
+                            token_revocations::revoked_before.eq(before),
+                        ))
+                        .execute(conn),
+                    Some(current) if current < before => {
+                        diesel::update(token_revocations::table.find(&user_id))
+                            .set(token_revocations::revoked_before.eq(before))
+                            .execute(conn)
+                    }
+                    Some(_) => Ok(0),
+                }
+            })
+        })
+        .map_err(database_error)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "db.revocations.is_revoked", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn is_revoked(&self, session: &Session) -> Result<bool, RepositoryError> {
+        let token_id = session.token_id.to_string();
+        let user_id = session.user_id.to_string();
+        let issued_at = session.issued_at;
+        on_connection!(&self.database, |conn| {
+            let single = diesel::select(diesel::dsl::exists(revoked_tokens::table.find(token_id)))
+                .get_result::<bool>(conn)?;
+            if single {
+                return Ok(true);
+            }
+            diesel::select(diesel::dsl::exists(
+                token_revocations::table
+                    .find(user_id)
+                    .filter(token_revocations::revoked_before.ge(issued_at)),
+            ))
+            .get_result::<bool>(conn)
+        })
+        .map_err(database_error)
+    }
+
+    #[tracing::instrument(name = "db.revocations.purge", skip_all, fields(db.system.name = self.database.backend().name()))]
+    async fn purge_expired(
+        &self,
+        now: DateTime<Utc>,
+        max_token_lifetime: chrono::Duration,
+    ) -> Result<usize, RepositoryError> {
+        let horizon = now - max_token_lifetime;
+        on_connection!(&self.database, |conn| {
+            let tokens =
+                diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now)))
+                    .execute(conn)?;
+            let users = diesel::delete(
+                token_revocations::table.filter(token_revocations::revoked_before.lt(horizon)),
+            )
+            .execute(conn)?;
+            Ok::<_, diesel::result::Error>(tokens + users)
+        })
+        .map_err(database_error)
+    }
+}

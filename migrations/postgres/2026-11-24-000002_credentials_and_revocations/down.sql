@@ -1,0 +1,6 @@
+DROP TABLE token_revocations;
+DROP TABLE revoked_tokens;
+ALTER TABLE users
+    DROP COLUMN last_login_at,
+    DROP COLUMN password_changed_at,
+    DROP COLUMN password_hash;

@@ -1,0 +1,22 @@
+-- Passwords (a PHC string; NULL for users created before passwords existed, who must
+-- be given one before they can log in) and the last successful login.
+ALTER TABLE users ADD COLUMN password_hash TEXT CHECK (password_hash IS NULL OR password_hash LIKE '$%');
+ALTER TABLE users ADD COLUMN password_changed_at TEXT;
+ALTER TABLE users ADD COLUMN last_login_at TEXT;
+
+-- Single tokens revoked before they expire (logout). Rows are useless once the token
+-- has expired, and are purged then.
+CREATE TABLE revoked_tokens (
+    token_id   TEXT NOT NULL PRIMARY KEY CHECK (length(token_id) = 26),
+    user_id    TEXT NOT NULL CHECK (length(user_id) = 26),
+    expires_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at);
+
+-- Every token of a user issued at or before revoked_before is revoked (password
+-- change, disabling, deletion, an admin's revoke-tokens). No foreign key: the row must
+-- outlive a deleted user until that user's tokens have expired.
+CREATE TABLE token_revocations (
+    user_id        TEXT NOT NULL PRIMARY KEY CHECK (length(user_id) = 26),
+    revoked_before TEXT NOT NULL
+) STRICT;
