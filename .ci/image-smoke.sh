@@ -12,7 +12,11 @@ if [ -f ../shared/container/podman-env.sh ]; then
   source ../shared/container/podman-env.sh
 fi
 
+ADMIN_EMAIL=admin@example.com
+ADMIN_PASSWORD="smoke admin password"
+
 fail() { echo "image-smoke: FAILED: $*" >&2; exit 1; }
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # smoke NAME [podman run options...]
@@ -24,6 +28,8 @@ smoke() {
   # timers: harmless, the checks are run by hand below.
   podman run -d --name "$name" --network host \
     -e ROSTER__SERVER__PORT="$port" -e ROSTER__SERVER__SHUTDOWN_TIMEOUT="${SHUTDOWN_TIMEOUT}s" \
+    -e ROSTER__AUTH__BOOTSTRAP_ADMIN__EMAIL="$ADMIN_EMAIL" \
+    -e ROSTER__AUTH__BOOTSTRAP_ADMIN__PASSWORD="$ADMIN_PASSWORD" \
     "$@" "$TAG" >/dev/null
   trap 'podman logs '"$name"' 2>&1 | tail -n 30; podman rm -f '"$name"' >/dev/null 2>&1' ERR
 
@@ -39,13 +45,16 @@ smoke() {
   [ "$health" = healthy ] || fail "$name health is '$health'"
   echo "$name: HEALTHCHECK healthy on port $port"
 
-  local email="smoke-$RANDOM@example.com" created id fetched
-  created=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/users" \
-    -H 'content-type: application/json' -d "{\"email\": \"$email\", \"name\": \"Smoke Test\"}")
-  id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$created")
-  fetched=$(curl -fsS "http://127.0.0.1:$port/api/v1/users/$id")
+  local token email="smoke-$RANDOM@example.com" created id fetched
+  token=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/auth/token" -H 'content-type: application/json' \
+    -d "{\"email\": \"$ADMIN_EMAIL\", \"password\": \"$ADMIN_PASSWORD\"}" | json_field access_token)
+  created=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/users" -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' \
+    -d "{\"email\": \"$email\", \"name\": \"Smoke Test\", \"password\": \"smoke test password\"}")
+  id=$(json_field id <<<"$created")
+  fetched=$(curl -fsS -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/users/$id")
   [ "$created" = "$fetched" ] || fail "$name: GET returned $fetched, not $created"
-  echo "$name: created and read back user $id"
+  echo "$name: logged in as the bootstrap admin, created and read back user $id"
 
   local pid uid
   pid=$(podman inspect "$name" --format '{{.State.Pid}}')
@@ -65,11 +74,16 @@ smoke() {
 volume=roster-smoke-data
 podman volume rm -f "$volume" >/dev/null 2>&1 || true
 podman volume create "$volume" >/dev/null
+# No key configured: the server generates one onto the data volume (with a warning).
 smoke roster-smoke-sqlite -v "$volume:/var/lib/roster"
 podman volume rm -f "$volume" >/dev/null
 
 database=roster_smoke
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
-smoke roster-smoke-postgres -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database"
+# A configured key, as production has, made by the image's own `roster keygen`.
+key=$(podman run --rm --network none "$TAG" keygen | sed -n 's/^private key[^:]*: //p')
+[ -n "$key" ] || fail "roster keygen printed no key"
+smoke roster-smoke-postgres -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" \
+  -e ROSTER__AUTH__PRIVATE_KEY="$key"
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $database WITH (FORCE)"
 echo "image-smoke: passed"

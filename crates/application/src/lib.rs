@@ -1,6 +1,12 @@
 //! Roster's use cases. They depend on the domain's ports only, so they are tested with
 //! mocks and run unchanged over any adapter.
 
+mod auth;
+mod ports;
+#[cfg(test)]
+mod testing;
 mod users;
 
+pub use auth::{AuthError, AuthService, LoginError};
+pub use ports::Ports;
 pub use users::{UserPage, UserService, UsersError};

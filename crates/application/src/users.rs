@@ -1,14 +1,17 @@
-//! The users use cases: create, get, list, replace, delete.
+//! The users use cases: create, get, list, replace, delete, and credentials.
 
-use std::sync::Arc;
+mod credentials;
 
+use anyhow::anyhow;
 use roster_domain::{
-    Actor, NewUser, PageRequest, User, UserEvent, UserEventKind, UserId, UserReplacement,
+    AccessRequest, Actor, NewUser, Operation, PageRequest, PasswordPolicy, PasswordRejection,
+    Resource, Status, User, UserEvent, UserEventKind, UserId, UserReplacement,
     ports::{
-        Clock, DeleteUserError, EventPublisher, InsertUserError, RepositoryError, UpdateUserError,
-        UserRepository,
+        AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError, UpdateUserError,
     },
 };
+
+use crate::ports::Ports;
 
 /// Why a users use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +23,18 @@ pub enum UsersError {
     /// The user kept changing under a replacement; the caller may retry.
     #[error("the user was changed concurrently; retry")]
     Conflict,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+    /// A field breaks a rule the use case checks (a password rule, the current
+    /// password); `rule` names it for clients.
+    #[error("{field} {message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+        rule: &'static str,
+    },
     /// A dependency could not serve the request in time; the caller may retry later.
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -36,6 +51,34 @@ impl From<RepositoryError> for UsersError {
     }
 }
 
+impl From<AccessDenied> for UsersError {
+    fn from(denied: AccessDenied) -> Self {
+        match denied {
+            AccessDenied::Unauthenticated => Self::Unauthenticated,
+            AccessDenied::Forbidden => Self::Forbidden,
+        }
+    }
+}
+
+impl From<HashError> for UsersError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Unavailable(anyhow!("password hashing is saturated")),
+            HashError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+impl UsersError {
+    fn weak_password(field: &'static str, rejection: &PasswordRejection) -> Self {
+        Self::InvalidField {
+            field,
+            message: rejection.to_string(),
+            rule: rejection.rule(),
+        }
+    }
+}
+
 /// One page of users, and the cursor of the next page if there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPage {
@@ -48,42 +91,46 @@ pub struct UserPage {
 /// read and its write, before it reports [`UsersError::Conflict`].
 const REPLACE_ATTEMPTS: usize = 3;
 
-/// The users use cases.
-///
-/// Every method takes the acting principal: authorisation decisions belong here and
-/// will be made from it, and published events record it.
-#[derive(Clone)]
+/// The users use cases. Each one first asks the [`Authorizer`](roster_domain::ports::Authorizer)
+/// whether the acting principal may do it.
+#[derive(Debug, Clone)]
 pub struct UserService {
-    users: Arc<dyn UserRepository>,
-    events: Arc<dyn EventPublisher>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for UserService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserService").finish_non_exhaustive()
-    }
+    ports: Ports,
+    policy: PasswordPolicy,
 }
 
 impl UserService {
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        events: Arc<dyn EventPublisher>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            events,
-            clock,
-        }
+    pub fn new(ports: Ports, policy: PasswordPolicy) -> Self {
+        Self { ports, policy }
     }
 
-    /// Creates a user with a fresh id; `EmailTaken` if the address is in use.
+    fn authorize(
+        &self,
+        actor: &Actor,
+        operation: Operation,
+        resource: Resource,
+    ) -> Result<(), UsersError> {
+        let request = AccessRequest {
+            operation,
+            resource,
+            at: self.ports.clock.now(),
+        };
+        Ok(self.ports.authorizer.authorize(actor, &request)?)
+    }
+
+    /// Creates a user (admins only); `EmailTaken` if the address is in use, and
+    /// `InvalidField` if the password breaks the policy.
     #[tracing::instrument(name = "users.create", skip_all, fields(actor = %actor.label(), user.id))]
     pub async fn create(&self, actor: &Actor, new: NewUser) -> Result<User, UsersError> {
-        let user = User::create(UserId::generate(), new, self.clock.now());
+        self.authorize(actor, Operation::Write, Resource::Users)?;
+        self.policy
+            .check(&new.password, &new.email)
+            .map_err(|e| UsersError::weak_password("password", &e))?;
+        let hash = self.ports.hasher.hash(&new.password).await?;
+        let now = self.ports.clock.now();
+        let user = User::create(UserId::generate(), new, now).with_password(hash, now);
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
-        self.users.insert(&user).await.map_err(|e| match e {
+        self.ports.users.insert(&user).await.map_err(|e| match e {
             InsertUserError::EmailTaken => UsersError::EmailTaken,
             InsertUserError::Repository(e) => e.into(),
         })?;
@@ -94,15 +141,28 @@ impl UserService {
     /// The user with this id; `NotFound` if there is none.
     #[tracing::instrument(name = "users.get", skip_all, fields(actor = %actor.label(), user.id = %id))]
     pub async fn get(&self, actor: &Actor, id: UserId) -> Result<User, UsersError> {
-        self.users.find(id).await?.ok_or(UsersError::NotFound(id))
+        self.authorize(actor, Operation::Read, Resource::User(id))?;
+        self.ports
+            .users
+            .find(id)
+            .await?
+            .ok_or(UsersError::NotFound(id))
     }
 
-    /// A page of users in id order.
+    /// The acting user.
+    #[tracing::instrument(name = "users.me", skip_all, fields(actor = %actor.label()))]
+    pub async fn me(&self, actor: &Actor) -> Result<User, UsersError> {
+        let id = actor.user_id().ok_or(UsersError::Unauthenticated)?;
+        self.get(actor, id).await
+    }
+
+    /// A page of users in id order (admins only).
     #[tracing::instrument(name = "users.list", skip_all, fields(actor = %actor.label(), page.size = %page.size))]
     pub async fn list(&self, actor: &Actor, page: PageRequest) -> Result<UserPage, UsersError> {
+        self.authorize(actor, Operation::Read, Resource::Users)?;
         let size = page.size.get();
         // One row more than shown tells whether a next page exists without a count.
-        let mut items = self.users.list(page, size + 1).await?;
+        let mut items = self.ports.users.list(page, size + 1).await?;
         let next = if items.len() > size {
             items.truncate(size);
             items.last().map(|user| user.id)
@@ -112,7 +172,8 @@ impl UserService {
         Ok(UserPage { items, next })
     }
 
-    /// Replaces the user's e-mail, name, role and status.
+    /// Replaces the user's e-mail, name, role and status. Changing the role or the
+    /// status needs the `admin` operation; disabling revokes the user's tokens.
     ///
     /// Re-reads and retries when another writer got in between (last writer wins, but
     /// no write is lost half-way); `Conflict` if that keeps happening.
@@ -123,11 +184,28 @@ impl UserService {
         id: UserId,
         replacement: UserReplacement,
     ) -> Result<User, UsersError> {
+        self.authorize(actor, Operation::Write, Resource::User(id))?;
         for _ in 0..REPLACE_ATTEMPTS {
-            let current = self.get(actor, id).await?;
-            let changed = current.replaced(replacement.clone(), self.clock.now());
-            match self.users.update(&changed).await {
+            let current = self
+                .ports
+                .users
+                .find(id)
+                .await?
+                .ok_or(UsersError::NotFound(id))?;
+            if replacement.role != current.role || replacement.status != current.status {
+                self.authorize(actor, Operation::Admin, Resource::User(id))?;
+            }
+            let disabling =
+                current.status != Status::Disabled && replacement.status == Status::Disabled;
+            let changed = current.replaced(replacement.clone(), self.ports.clock.now());
+            match self.ports.users.update(&changed).await {
                 Ok(stored) => {
+                    if disabling {
+                        self.ports
+                            .revocations
+                            .revoke_all(id, self.ports.clock.now())
+                            .await?;
+                    }
                     self.publish(actor, UserEventKind::Updated, id).await;
                     return Ok(stored);
                 }
@@ -142,33 +220,33 @@ impl UserService {
         Err(UsersError::Conflict)
     }
 
-    /// Deletes the user; `NotFound` if there is none.
+    /// Deletes the user and revokes their tokens; `NotFound` if there is none.
     #[tracing::instrument(name = "users.delete", skip_all, fields(actor = %actor.label(), user.id = %id))]
     pub async fn delete(&self, actor: &Actor, id: UserId) -> Result<(), UsersError> {
-        self.users.delete(id).await.map_err(|e| match e {
+        self.authorize(actor, Operation::Delete, Resource::User(id))?;
+        self.ports.users.delete(id).await.map_err(|e| match e {
             DeleteUserError::NotFound => UsersError::NotFound(id),
             DeleteUserError::Repository(e) => e.into(),
         })?;
+        self.ports
+            .revocations
+            .revoke_all(id, self.ports.clock.now())
+            .await?;
         self.publish(actor, UserEventKind::Deleted, id).await;
         Ok(())
     }
 
     /// Publishes after the change is stored; a failure is logged, not returned, because
-    /// the change itself succeeded (see [`EventPublisher`] on delivery guarantees).
+    /// the change itself succeeded (see `EventPublisher` on delivery guarantees).
     async fn publish(&self, actor: &Actor, kind: UserEventKind, user_id: UserId) {
         let event = UserEvent {
             kind,
             user_id,
             actor: actor.clone(),
-            occurred_at: self.clock.now(),
+            occurred_at: self.ports.clock.now(),
         };
-        if let Err(error) = self.events.publish(&event).await {
-            tracing::warn!(
-                error = %error,
-                event.kind = kind.as_str(),
-                user.id = %user_id,
-                "domain event not published"
-            );
+        if let Err(error) = self.ports.events.publish(&event).await {
+            tracing::warn!(error = %error, event.kind = kind.as_str(), user.id = %user_id, "domain event not published");
         }
     }
 }

@@ -21,7 +21,13 @@ const RETRY_AFTER_SECONDS: &str = "1";
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The rule broken, where a client may want to react to it (`min_length`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
 }
+
+/// The realm of every `WWW-Authenticate` challenge.
+const REALM: &str = "roster";
 
 /// A failure, as the client will see it.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +46,22 @@ pub enum ApiError {
     NotFound(String),
     #[error("{allowed}")]
     MethodNotAllowed { allowed: &'static str },
+    /// No or unusable credentials (401). `error` is the RFC 6750 error code, absent
+    /// when no credentials were presented at all.
+    #[error("{description}")]
+    Unauthenticated {
+        error: Option<&'static str>,
+        description: String,
+    },
+    /// Wrong e-mail address or password at login (401).
+    #[error("invalid e-mail address or password")]
+    InvalidCredentials,
+    /// Authenticated but not allowed (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed logins (429).
+    #[error("too many failed logins; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     EmailTaken(String),
     #[error("{0}")]
@@ -73,6 +95,19 @@ impl ApiError {
             Self::BadRequest(_) => ("urn:roster:problem:malformed-request", "Malformed request"),
             Self::EmailTaken(_) => ("urn:roster:problem:email-taken", "E-mail address taken"),
             Self::Conflict(_) => ("urn:roster:problem:conflict", "Concurrent modification"),
+            Self::Unauthenticated { .. } => (
+                "urn:roster:problem:unauthenticated",
+                "Authentication required",
+            ),
+            Self::InvalidCredentials => (
+                "urn:roster:problem:invalid-credentials",
+                "Invalid credentials",
+            ),
+            Self::Forbidden(_) => ("urn:roster:problem:forbidden", "Forbidden"),
+            Self::TooManyRequests { .. } => (
+                "urn:roster:problem:too-many-attempts",
+                "Too many failed logins",
+            ),
             Self::UnsupportedMediaType(_) => ("about:blank", "Unsupported Media Type"),
             Self::PayloadTooLarge { .. } => ("about:blank", "Payload Too Large"),
             Self::NotFound(_) => ("about:blank", "Not Found"),
@@ -107,6 +142,9 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken(_) | Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unauthenticated { .. } | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -151,6 +189,30 @@ impl ApiError {
             Self::MethodNotAllowed { allowed } => {
                 response.insert_header((header::ALLOW, *allowed));
             }
+            Self::Unauthenticated { error: None, .. } | Self::InvalidCredentials => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer realm=\"{REALM}\""),
+                ));
+            }
+            Self::Unauthenticated {
+                error: Some(error),
+                description,
+            } => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer realm=\"{REALM}\", error=\"{error}\", error_description=\"{description}\""),
+                ));
+            }
+            Self::Forbidden(_) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\""),
+                ));
+            }
+            Self::TooManyRequests { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
             _ => {}
         }
         response.json(problem)
@@ -165,6 +227,20 @@ impl From<UsersError> for ApiError {
                 Self::EmailTaken("another user already has this e-mail address".to_owned())
             }
             UsersError::Conflict => Self::Conflict(error.to_string()),
+            UsersError::Unauthenticated => Self::Unauthenticated {
+                error: None,
+                description: error.to_string(),
+            },
+            UsersError::Forbidden => Self::Forbidden("you may not do this".to_owned()),
+            UsersError::InvalidField {
+                field,
+                message,
+                rule,
+            } => Self::Validation(vec![FieldError {
+                field: field.to_owned(),
+                message,
+                rule: Some(rule),
+            }]),
             UsersError::Unavailable(cause) => Self::Unavailable(cause),
             UsersError::Unexpected(cause) => Self::Internal(cause),
         }
@@ -188,6 +264,7 @@ impl FieldErrors {
                 self.0.push(FieldError {
                     field: field.to_owned(),
                     message: error.to_string(),
+                    rule: None,
                 });
                 None
             }

@@ -4,6 +4,8 @@
 //! Handlers are thin: parse the request into domain types, call one use case, map the
 //! result. Everything actix-specific stays in this crate.
 
+mod auth;
+mod caller;
 mod error;
 mod middleware;
 mod probes;
@@ -13,6 +15,7 @@ mod users;
 
 /// The running server, as [`build_server`] returns it.
 pub use actix_web::dev::Server;
+pub use caller::TrustedProxies;
 pub use error::{ApiError, FieldError};
 pub use probes::Readiness;
 pub use server::{ApiState, build_server};

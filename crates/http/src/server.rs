@@ -8,10 +8,12 @@ use actix_web::{
     middleware::from_fn,
     web::{self, ServiceConfig},
 };
-use roster_application::UserService;
+use roster_application::{AuthService, UserService};
 use tracing_actix_web::TracingLogger;
 
 use crate::{
+    auth,
+    caller::TrustedProxies,
     error::{ApiError, json_error, path_error, query_error},
     middleware::{RequestSpan, guard},
     probes::{self, Readiness},
@@ -19,11 +21,13 @@ use crate::{
     users,
 };
 
-/// What the handlers need: the use cases and the readiness state.
+/// What the handlers need: the use cases, the readiness state, the trusted proxies.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     pub users: UserService,
+    pub auth: AuthService,
     pub readiness: Readiness,
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Builds the server on an already bound listener (port 0 in tests). Signals are not
@@ -35,6 +39,8 @@ pub fn build_server(
     settings: &ServerSettings,
 ) -> std::io::Result<Server> {
     let users = web::Data::new(state.users);
+    let auth = web::Data::new(state.auth);
+    let proxies = web::Data::new(state.trusted_proxies);
     let readiness = web::Data::new(state.readiness);
     let json_body_limit = settings.json_body_limit;
     let mut server = HttpServer::new(move || {
@@ -43,6 +49,8 @@ pub fn build_server(
             .wrap(from_fn(guard))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(users.clone())
+            .app_data(auth.clone())
+            .app_data(proxies.clone())
             .app_data(readiness.clone())
             .app_data(
                 web::JsonConfig::default()
@@ -75,6 +83,18 @@ fn routes(config: &mut ServiceConfig) {
         .service(resource("/ready", "GET").route(web::get().to(probes::ready)))
         .service(
             web::scope("/api/v1")
+                .service(resource("/auth/token", "POST").route(web::post().to(auth::token)))
+                .service(resource("/auth/revoke", "POST").route(web::post().to(auth::revoke)))
+                .service(resource("/auth/register", "POST").route(web::post().to(auth::register)))
+                .service(resource("/users/me", "GET").route(web::get().to(users::me)))
+                .service(
+                    resource("/users/{id}/password", "PUT")
+                        .route(web::put().to(users::change_password)),
+                )
+                .service(
+                    resource("/users/{id}/revoke-tokens", "POST")
+                        .route(web::post().to(users::revoke_tokens)),
+                )
                 .service(
                     resource("/users", "GET, POST")
                         .route(web::get().to(users::list))

@@ -33,6 +33,9 @@ pub struct ServerSettings {
     /// How long each readiness check may take before it counts as failed.
     #[serde(with = "humantime_serde")]
     pub readiness_timeout: Duration,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client;
+    /// from any other peer the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerSettings {
@@ -47,6 +50,7 @@ impl Default for ServerSettings {
             workers: None,
             json_body_limit: 64 * 1024,
             readiness_timeout: Duration::from_secs(2),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -4,12 +4,15 @@ use actix_web::{HttpResponse, http::header, web};
 use chrono::{DateTime, Utc};
 use roster_application::{UserPage, UserService};
 use roster_domain::{
-    Actor, Email, NewUser, PageRequest, PageSize, Role, Status, User, UserId, UserName,
+    Email, NewUser, PageRequest, PageSize, Password, Role, Status, User, UserId, UserName,
     UserReplacement,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, FieldErrors};
+use crate::{
+    caller::Caller,
+    error::{ApiError, FieldErrors},
+};
 
 /// `POST /api/v1/users`. Role and status default to `member` and `active`.
 #[derive(Debug, Deserialize)]
@@ -17,12 +20,13 @@ use crate::error::{ApiError, FieldErrors};
 pub(crate) struct CreateUserRequest {
     email: String,
     name: String,
+    password: String,
     role: Option<String>,
     status: Option<String>,
 }
 
 impl CreateUserRequest {
-    fn try_into_domain(self) -> Result<NewUser, ApiError> {
+    pub(crate) fn try_into_domain(self) -> Result<NewUser, ApiError> {
         let mut errors = FieldErrors::default();
         let email = errors.check("email", Email::parse(&self.email));
         let name = errors.check("name", UserName::parse(&self.name));
@@ -42,6 +46,7 @@ impl CreateUserRequest {
                 name,
                 role,
                 status,
+                password: Password::new(self.password),
             }),
             _ => Err(errors.into_error()),
         }
@@ -143,9 +148,14 @@ struct UserListResponse {
     next_cursor: Option<String>,
 }
 
-/// Until authentication exists every caller is anonymous; the use cases already take
-/// the actor, so authorisation will not reshape them.
-const ACTOR: Actor = Actor::Anonymous;
+/// `PUT /api/v1/users/{id}/password`. `current_password` is required unless an
+/// administrator sets the password.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChangePasswordRequest {
+    current_password: Option<String>,
+    new_password: String,
+}
 
 /// A path id that is not a ULID names no user: 404, like any other unknown id.
 fn parse_id(id: &str) -> Result<UserId, ApiError> {
@@ -154,10 +164,11 @@ fn parse_id(id: &str) -> Result<UserId, ApiError> {
 
 pub(crate) async fn create(
     users: web::Data<UserService>,
+    caller: Caller,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let new = body.into_inner().try_into_domain()?;
-    let user = users.create(&ACTOR, new).await?;
+    let user = users.create(&caller.0, new).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
         .json(UserResponse::from(user)))
@@ -165,18 +176,28 @@ pub(crate) async fn create(
 
 pub(crate) async fn get(
     users: web::Data<UserService>,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = users.get(&ACTOR, parse_id(&id)?).await?;
+    let user = users.get(&caller.0, parse_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+}
+
+pub(crate) async fn me(
+    users: web::Data<UserService>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let user = users.me(&caller.0).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
 pub(crate) async fn list(
     users: web::Data<UserService>,
+    caller: Caller,
     query: web::Query<ListUsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.into_inner().try_into_domain()?;
-    let UserPage { items, next } = users.list(&ACTOR, page).await?;
+    let UserPage { items, next } = users.list(&caller.0, page).await?;
     let mut response = HttpResponse::Ok();
     if let Some(next) = next {
         response.insert_header((
@@ -195,19 +216,45 @@ pub(crate) async fn list(
 
 pub(crate) async fn replace(
     users: web::Data<UserService>,
+    caller: Caller,
     id: web::Path<String>,
     body: web::Json<ReplaceUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let replacement = body.into_inner().try_into_domain()?;
-    let user = users.replace(&ACTOR, id, replacement).await?;
+    let user = users.replace(&caller.0, id, replacement).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
 pub(crate) async fn delete(
     users: web::Data<UserService>,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    users.delete(&ACTOR, parse_id(&id)?).await?;
+    users.delete(&caller.0, parse_id(&id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub(crate) async fn change_password(
+    users: web::Data<UserService>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let body = body.into_inner();
+    let current = body.current_password.map(Password::new);
+    users
+        .change_password(&caller.0, id, current, Password::new(body.new_password))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub(crate) async fn revoke_tokens(
+    users: web::Data<UserService>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    users.revoke_tokens(&caller.0, parse_id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,6 +9,8 @@ use std::{
 use anyhow::Context as _;
 use config::{Config, Environment, File, FileFormat};
 use roster_http::ServerSettings;
+
+use crate::auth_config::AuthSettings;
 use roster_persistence::DatabaseSettings;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,7 @@ const DEFAULT_FILE: &str = "roster.yaml";
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
+    pub auth: AuthSettings,
     pub log: LogSettings,
 }
 
@@ -110,6 +113,7 @@ impl Settings {
     fn validate(&self) -> Result<(), String> {
         self.server.validate()?;
         self.database.validate()?;
+        self.auth.validate()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| format!("log.level is not a valid filter: {e}"))?;
         Ok(())
@@ -120,6 +124,7 @@ impl Settings {
     pub fn redacted(&self) -> Self {
         let mut copy = self.clone();
         copy.database.url = redact_url(&self.database.url);
+        copy.auth = self.auth.redacted();
         copy
     }
 }
@@ -270,10 +275,28 @@ mod tests {
             );
             for key in keys.as_object().expect("keys").keys() {
                 assert!(
-                    text.contains(&format!("\n  {key}: ")),
+                    text.contains(&format!("\n  {key}:")),
                     "{section}.{key} is not documented"
                 );
             }
+        }
+    }
+
+    /// Every leaf key of the defaults as (dotted key, default shown as text).
+    fn leaf_keys(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    let key = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    leaf_keys(&key, value, out);
+                }
+            }
+            serde_json::Value::String(text) => out.push((prefix.to_owned(), text.clone())),
+            other => out.push((prefix.to_owned(), other.to_string())),
         }
     }
 
@@ -282,25 +305,24 @@ mod tests {
     fn the_configuration_page_documents_every_key() {
         let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
         let text = std::fs::read_to_string(page).expect("docs/configuration.md");
-        let defaults = serde_json::to_value(Settings::default()).expect("serialisable");
-        for (section, keys) in defaults.as_object().expect("sections") {
-            for (key, value) in keys.as_object().expect("keys") {
-                let default = match value {
-                    serde_json::Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                };
-                let variable =
-                    format!("ROSTER__{}__{}", section.to_uppercase(), key.to_uppercase());
-                let row = format!("| `{section}.{key}` | `{variable}`");
-                let line = text
-                    .lines()
-                    .find(|line| line.starts_with(&row))
-                    .unwrap_or_else(|| panic!("no row for {section}.{key} with {variable}"));
-                assert!(
-                    line.contains(&format!("| `{default}` |")),
-                    "{section}.{key}: default {default} not shown"
-                );
-            }
+        let mut keys = Vec::new();
+        leaf_keys(
+            "",
+            &serde_json::to_value(Settings::default()).expect("serialisable"),
+            &mut keys,
+        );
+        assert!(keys.len() > 20, "{keys:?}");
+        for (key, default) in keys {
+            let variable = format!("ROSTER__{}", key.replace('.', "__").to_uppercase());
+            let row = format!("| `{key}` | `{variable}`");
+            let line = text
+                .lines()
+                .find(|line| line.starts_with(&row))
+                .unwrap_or_else(|| panic!("no row for {key} with {variable}"));
+            assert!(
+                line.contains(&format!("| `{default}` |")),
+                "{key}: default {default} not shown"
+            );
         }
     }
 

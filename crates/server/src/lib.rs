@@ -1,6 +1,7 @@
 //! Roster's bootstrap: reads the configuration, builds the adapters, wires them into the
 //! use cases and runs the server. Nothing else lives here.
 
+pub mod auth_config;
 pub mod config;
 pub mod startup;
 pub mod telemetry;

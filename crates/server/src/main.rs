@@ -10,6 +10,7 @@ use std::{collections::HashMap, path::PathBuf, process::ExitCode, time::Duration
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use roster_domain::{Actor, Email, NewUser, Password, Role, Status, UserName};
 use roster_persistence::Database;
 use roster_server::{Application, Settings, config::redact_url, telemetry};
 
@@ -40,6 +41,13 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Print a new Ed25519 key pair for signing tokens (`auth.private_key`).
+    Keygen,
+    /// Manage users from the command line.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Probe the local server's /health; exit 0 if it answers 200, 1 otherwise.
     /// For container HEALTHCHECKs: the runtime image has no curl.
     Healthcheck {
@@ -57,6 +65,18 @@ enum MigrateAction {
     Revert,
     /// List the migrations and whether each is applied.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersAction {
+    /// Create an administrator. The password is read from `ROSTER_ADMIN_PASSWORD`, or
+    /// else from the first line of standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,7 +114,57 @@ fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { timeout } => Ok(healthcheck(&settings, timeout)),
+        Command::Keygen => {
+            let (private, public) = roster_security::generate_key_pair();
+            println!("private key (auth.private_key, keep secret): {private}");
+            println!("public key (for auth.previous_public_keys when rotating): {public}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Users {
+            action: UsersAction::CreateAdmin { email, name },
+        } => {
+            let password = admin_password()?;
+            runtime()?.block_on(create_admin(&settings, &email, &name, password))
+        }
     }
+}
+
+fn admin_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password: set ROSTER_ADMIN_PASSWORD or pipe it on standard input"
+    );
+    Ok(password)
+}
+
+async fn create_admin(
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    password: String,
+) -> anyhow::Result<ExitCode> {
+    let users = roster_server::startup::admin_users(settings).await?;
+    let new = NewUser {
+        email: Email::parse(email).context("--email")?,
+        name: UserName::parse(name).context("--name")?,
+        role: Role::Admin,
+        status: Status::Active,
+        password: Password::new(password),
+    };
+    let user = users
+        .create(&Actor::System, new)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("created administrator {}", user.id);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -3,11 +3,17 @@
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use roster_application::UserService;
-use roster_domain::ports::{HealthCheck, SystemClock};
+use roster_application::{AuthService, Ports, UserService};
+use roster_domain::{
+    Email, NewUser, Password, PasswordPolicy, Role, Status, UserName,
+    ports::{Clock as _, HealthCheck, RevocationStore as _, SystemClock},
+};
 use roster_events::LoggingEventPublisher;
-use roster_http::{ApiState, Readiness, Server, build_server};
-use roster_persistence::{Database, DatabaseReachable, DieselUserRepository, MigrationsApplied};
+use roster_http::{ApiState, Readiness, Server, TrustedProxies, build_server};
+use roster_persistence::{
+    Database, DatabaseReachable, DieselRevocationStore, DieselUserRepository, MigrationsApplied,
+};
+use roster_security::{Argon2Hasher, BiscuitAuthority, InMemoryLoginThrottle};
 use tokio::sync::Notify;
 
 use crate::config::Settings;
@@ -20,6 +26,8 @@ pub struct Application {
     readiness: Readiness,
     shutdown: ShutdownTrigger,
     shutdown_delay: Duration,
+    revocations: Arc<DieselRevocationStore>,
+    token_lifetime: Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -53,11 +61,10 @@ impl Application {
                 .context("cannot apply the database migrations")?;
             tracing::info!(backend = database.backend().name(), applied = ?applied, "database migrated");
         }
-        let users = UserService::new(
-            Arc::new(DieselUserRepository::new(database.clone())),
-            Arc::new(LoggingEventPublisher),
-            Arc::new(SystemClock),
-        );
+        let services = Services::build(settings, &database)?;
+        if let Some(admin) = &settings.auth.bootstrap_admin {
+            bootstrap_admin(&services.auth, admin).await?;
+        }
         let checks: Vec<Arc<dyn HealthCheck>> = vec![
             Arc::new(DatabaseReachable(database.clone())),
             Arc::new(MigrationsApplied(database.clone())),
@@ -67,14 +74,13 @@ impl Application {
         let listener = TcpListener::bind(address)
             .with_context(|| format!("cannot listen on {}:{}", address.0, address.1))?;
         let port = listener.local_addr()?.port();
-        let server = build_server(
-            listener,
-            ApiState {
-                users,
-                readiness: readiness.clone(),
-            },
-            &settings.server,
-        )?;
+        let state = ApiState {
+            users: services.users,
+            auth: services.auth,
+            readiness: readiness.clone(),
+            trusted_proxies: TrustedProxies(settings.server.trusted_proxies.clone()),
+        };
+        let server = build_server(listener, state, &settings.server)?;
         tracing::info!(host = %settings.server.host, port, backend = database.backend().name(), "listening");
         Ok(Self {
             port,
@@ -83,6 +89,8 @@ impl Application {
             readiness,
             shutdown: ShutdownTrigger::default(),
             shutdown_delay: settings.server.shutdown_delay,
+            revocations: services.revocations,
+            token_lifetime: settings.auth.token_lifetime,
         })
     }
 
@@ -107,12 +115,16 @@ impl Application {
             readiness,
             shutdown,
             shutdown_delay,
+            revocations,
+            token_lifetime,
             ..
         } = self;
         let handle = server.handle();
         let mut server = tokio::spawn(server);
+        let purging = tokio::spawn(purge_revocations(revocations, token_lifetime));
         tokio::select! {
             result = &mut server => {
+                purging.abort();
                 database.close();
                 return result.context("the server task failed")?.context("the server failed");
             }
@@ -120,6 +132,7 @@ impl Application {
                 tracing::info!(signal, "shutdown started: draining");
             }
         }
+        purging.abort();
         readiness.start_draining();
         tokio::time::sleep(shutdown_delay).await;
         handle.stop(true).await;
@@ -155,5 +168,93 @@ async fn shutdown_requested(trigger: &ShutdownTrigger) -> &'static str {
             "SIGINT"
         }
         () = trigger.0.notified() => "trigger",
+    }
+}
+
+/// The use cases and what the application keeps of their adapters.
+struct Services {
+    users: UserService,
+    auth: AuthService,
+    revocations: Arc<DieselRevocationStore>,
+}
+
+impl Services {
+    fn build(settings: &Settings, database: &Database) -> anyhow::Result<Self> {
+        let authority = Arc::new(BiscuitAuthority::new(
+            settings.auth.signing_keys()?,
+            settings.auth.token_lifetime,
+        )?);
+        let revocations = Arc::new(DieselRevocationStore::new(database.clone()));
+        let ports = Ports {
+            users: Arc::new(DieselUserRepository::new(database.clone())),
+            events: Arc::new(LoggingEventPublisher),
+            clock: Arc::new(SystemClock),
+            authorizer: authority.clone(),
+            hasher: Arc::new(Argon2Hasher::new(&settings.auth.password_hashing)?),
+            revocations: revocations.clone(),
+            tokens: authority,
+            throttle: Arc::new(InMemoryLoginThrottle::new(settings.auth.throttle.clone())?),
+        };
+        let users = UserService::new(
+            ports.clone(),
+            PasswordPolicy::new(settings.auth.password_min_length),
+        );
+        let auth = AuthService::new(ports, users.clone(), settings.auth.allow_registration);
+        Ok(Self {
+            users,
+            auth,
+            revocations,
+        })
+    }
+}
+
+/// The users use cases on the configured database, migrated, for command-line
+/// administration.
+pub async fn admin_users(settings: &Settings) -> anyhow::Result<UserService> {
+    let database = Database::connect(&settings.database).await?;
+    database
+        .run_migrations()
+        .await
+        .context("cannot apply the database migrations")?;
+    Ok(Services::build(settings, &database)?.users)
+}
+
+/// Creates the configured administrator when no user exists yet.
+async fn bootstrap_admin(
+    auth: &AuthService,
+    admin: &crate::auth_config::BootstrapAdmin,
+) -> anyhow::Result<()> {
+    let new = NewUser {
+        email: Email::parse(&admin.email).context("auth.bootstrap_admin.email")?,
+        name: UserName::parse(admin.name.as_deref().unwrap_or("Administrator"))
+            .context("auth.bootstrap_admin.name")?,
+        role: Role::Admin,
+        status: Status::Active,
+        password: Password::new(admin.password()?),
+    };
+    let created = auth
+        .bootstrap_admin(new)
+        .await
+        .context("cannot create auth.bootstrap_admin")?;
+    if let Some(user) = created {
+        tracing::info!(user.id = %user.id, "bootstrap administrator created");
+    } else {
+        tracing::debug!("users exist: no bootstrap administrator created");
+    }
+    Ok(())
+}
+
+/// Every ten minutes, forgets revocations that no longer matter.
+async fn purge_revocations(revocations: Arc<DieselRevocationStore>, token_lifetime: Duration) {
+    let lifetime =
+        chrono::Duration::from_std(token_lifetime).unwrap_or(chrono::Duration::hours(24));
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match revocations.purge_expired(SystemClock.now(), lifetime).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "expired revocations purged"),
+            Err(error) => tracing::warn!(%error, "cannot purge expired revocations"),
+        }
     }
 }

@@ -1,142 +1,155 @@
-//! Use-case tests against mocks of every port: no I/O.
+//! Users use-case tests against mocks of every port: no I/O.
 
-use std::sync::{Arc, Mutex};
-
-use chrono::{DateTime, Utc};
 use mockall::predicate::eq;
 use roster_domain::{
-    Email, PageSize, Role, Status, UserName,
-    ports::{MockClock, MockEventPublisher, MockUserRepository, PublishError},
+    Operation, PageSize, Password, PasswordPolicy, Role, Session, Status,
+    ports::{AccessDenied, MockAuthorizer, PasswordCheck, PublishError},
 };
 
 use super::*;
+use crate::testing::{Mocks, NOW, at, hash, new_user, stored_user};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn at(seconds: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap_or_default()
+fn service(mocks: Mocks) -> UserService {
+    UserService::new(mocks.ports(), PasswordPolicy::default())
 }
 
-fn fixed_clock(seconds: i64) -> MockClock {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(at(seconds));
-    clock
-}
-
-fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap_or_else(|e| panic!("{email}: {e}")),
-        name: UserName::parse("Ada Lovelace").unwrap_or_else(|e| panic!("{e}")),
-        role: Role::Member,
-        status: Status::Active,
-    }
-}
-
-fn stored_user(email: &str, version: u64) -> User {
-    let mut user = User::create(UserId::generate(), new_user(email), at(0));
-    user.version = version;
-    user
-}
-
-fn replacement(email: &str) -> UserReplacement {
+fn replacement(email: &str, role: Role, status: Status) -> UserReplacement {
     let new = new_user(email);
     UserReplacement {
         email: new.email,
         name: new.name,
-        role: Role::Admin,
-        status: Status::Disabled,
+        role,
+        status,
     }
 }
 
-/// A publisher that records what it was given.
-fn recording_publisher() -> (MockEventPublisher, Arc<Mutex<Vec<UserEvent>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut publisher = MockEventPublisher::new();
-    let sink = Arc::clone(&seen);
-    publisher.expect_publish().returning(move |event| {
-        sink.lock()
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .push(event.clone());
-        Ok(())
+fn member(id: UserId) -> Actor {
+    Actor::User(Session::fake(id, Role::Member))
+}
+
+/// An authorizer that refuses one operation and allows the rest.
+fn refusing(operation: Operation) -> MockAuthorizer {
+    let mut authorizer = MockAuthorizer::new();
+    authorizer.expect_authorize().returning(move |_, request| {
+        if request.operation == operation {
+            Err(AccessDenied::Forbidden)
+        } else {
+            Ok(())
+        }
     });
-    (publisher, seen)
-}
-
-fn service(repo: MockUserRepository, events: MockEventPublisher) -> UserService {
-    UserService::new(Arc::new(repo), Arc::new(events), Arc::new(fixed_clock(60)))
-}
-
-fn silent_publisher() -> MockEventPublisher {
-    let mut publisher = MockEventPublisher::new();
-    publisher.expect_publish().never();
-    publisher
+    authorizer
 }
 
 #[tokio::test]
-async fn create_stores_a_new_member_and_publishes_created() -> TestResult {
-    let mut repo = MockUserRepository::new();
-    repo.expect_insert()
-        .withf(|user| user.version == 1 && user.created_at == at(60) && user.updated_at == at(60))
+async fn create_hashes_the_password_stores_the_user_and_publishes() -> TestResult {
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_insert()
+        .withf(|u| {
+            u.version == 1 && u.created_at == at(NOW) && u.password_hash == Some(hash("of-28"))
+        })
         .times(1)
         .returning(|_| Ok(()));
-    let (publisher, events) = recording_publisher();
+    let published = mocks.published.clone();
 
-    let user = service(repo, publisher)
+    let user = service(mocks)
         .create(&Actor::System, new_user("ada@example.com"))
         .await?;
 
-    assert_eq!(user.email.as_str(), "ada@example.com");
-    assert_eq!((user.version, user.created_at), (1, at(60)));
-    let events = events.lock().map_err(|e| e.to_string())?;
-    assert_eq!(events.len(), 1);
+    assert_eq!((user.version, user.password_changed_at), (1, Some(at(NOW))));
+    let events = published.lock().map_err(|e| e.to_string())?;
     assert_eq!(
         (events[0].kind, events[0].user_id),
         (UserEventKind::Created, user.id)
     );
-    assert_eq!(events[0].actor, Actor::System);
     Ok(())
 }
 
 #[tokio::test]
-async fn create_reports_a_taken_email_and_publishes_nothing() {
-    let mut repo = MockUserRepository::new();
-    repo.expect_insert()
-        .returning(|_| Err(InsertUserError::EmailTaken));
+async fn create_refuses_a_weak_password_naming_the_rule_and_stores_nothing() {
+    let mut mocks = Mocks::new();
+    mocks.users.expect_insert().never();
+    let mut weak = new_user("ada@example.com");
+    weak.password = Password::new("password123");
 
-    let result = service(repo, silent_publisher())
-        .create(&Actor::Anonymous, new_user("a@example.com"))
-        .await;
-
-    assert!(matches!(result, Err(UsersError::EmailTaken)), "{result:?}");
-}
-
-#[tokio::test]
-async fn create_reports_an_unavailable_store_as_unavailable() {
-    let mut repo = MockUserRepository::new();
-    repo.expect_insert()
-        .returning(|_| Err(RepositoryError::Unavailable(anyhow::anyhow!("pool timeout")).into()));
-
-    let result = service(repo, silent_publisher())
-        .create(&Actor::System, new_user("a@example.com"))
-        .await;
+    let result = service(mocks).create(&Actor::System, weak).await;
 
     assert!(
-        matches!(result, Err(UsersError::Unavailable(_))),
+        matches!(
+            result,
+            Err(UsersError::InvalidField {
+                field: "password",
+                rule: "not_common",
+                ..
+            })
+        ),
         "{result:?}"
     );
 }
 
 #[tokio::test]
+async fn create_needs_permission_and_reports_taken_emails_and_unavailability() {
+    let mut mocks = Mocks::new();
+    mocks.authorizer = refusing(Operation::Write);
+    mocks.users.expect_insert().never();
+    let result = service(mocks)
+        .create(&member(UserId::generate()), new_user("a@example.com"))
+        .await;
+    assert!(matches!(result, Err(UsersError::Forbidden)), "{result:?}");
+
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_insert()
+        .returning(|_| Err(InsertUserError::EmailTaken));
+    let result = service(mocks)
+        .create(&Actor::System, new_user("a@example.com"))
+        .await;
+    assert!(matches!(result, Err(UsersError::EmailTaken)), "{result:?}");
+
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_insert()
+        .returning(|_| Err(RepositoryError::Unavailable(anyhow::anyhow!("pool timeout")).into()));
+    let result = service(mocks)
+        .create(&Actor::System, new_user("a@example.com"))
+        .await;
+    assert!(
+        matches!(result, Err(UsersError::Unavailable(_))),
+        "{result:?}"
+    );
+
+    let mut mocks = Mocks::new();
+    mocks.hasher.checkpoint();
+    mocks
+        .hasher
+        .expect_hash()
+        .returning(|_| Err(HashError::Busy));
+    let result = service(mocks)
+        .create(&Actor::System, new_user("a@example.com"))
+        .await;
+    assert!(
+        matches!(result, Err(UsersError::Unavailable(_))),
+        "a saturated hasher is 503: {result:?}"
+    );
+}
+
+#[tokio::test]
 async fn create_succeeds_even_when_the_event_cannot_be_published() -> TestResult {
-    let mut repo = MockUserRepository::new();
-    repo.expect_insert().times(1).returning(|_| Ok(()));
-    let mut publisher = MockEventPublisher::new();
-    publisher
+    let mut mocks = Mocks::new();
+    mocks.users.expect_insert().times(1).returning(|_| Ok(()));
+    mocks.events.checkpoint();
+    mocks
+        .events
         .expect_publish()
         .times(1)
         .returning(|_| Err(PublishError(anyhow::anyhow!("broker down"))));
 
-    let user = service(repo, publisher)
+    let user = service(mocks)
         .create(&Actor::System, new_user("a@example.com"))
         .await?;
 
@@ -145,53 +158,55 @@ async fn create_succeeds_even_when_the_event_cannot_be_published() -> TestResult
 }
 
 #[tokio::test]
-async fn get_returns_the_stored_user() -> TestResult {
+async fn get_returns_the_user_not_found_or_forbidden_before_any_read() -> TestResult {
     let user = stored_user("a@example.com", 3);
-    let mut repo = MockUserRepository::new();
+    let mut mocks = Mocks::new();
     let found = user.clone();
-    repo.expect_find()
+    mocks
+        .users
+        .expect_find()
         .with(eq(user.id))
         .returning(move |_| Ok(Some(found.clone())));
+    assert_eq!(service(mocks).get(&Actor::System, user.id).await?, user);
 
-    assert_eq!(
-        service(repo, silent_publisher())
-            .get(&Actor::System, user.id)
-            .await?,
-        user
+    let mut mocks = Mocks::new();
+    mocks.users.expect_find().returning(|_| Ok(None));
+    let id = UserId::generate();
+    let result = service(mocks).get(&Actor::System, id).await;
+    assert!(
+        matches!(result, Err(UsersError::NotFound(missing)) if missing == id),
+        "{result:?}"
+    );
+
+    let mut mocks = Mocks::new();
+    mocks.authorizer = refusing(Operation::Read);
+    mocks.users.expect_find().never();
+    let result = service(mocks).get(&member(UserId::generate()), id).await;
+    assert!(
+        matches!(result, Err(UsersError::Forbidden)),
+        "no existence leak: {result:?}"
     );
     Ok(())
 }
 
 #[tokio::test]
-async fn get_reports_a_missing_user_as_not_found() {
-    let id = UserId::generate();
-    let mut repo = MockUserRepository::new();
-    repo.expect_find().returning(|_| Ok(None));
+async fn me_is_the_actor_and_needs_one() -> TestResult {
+    let user = stored_user("a@example.com", 1);
+    let mut mocks = Mocks::new();
+    let found = user.clone();
+    mocks
+        .users
+        .expect_find()
+        .with(eq(user.id))
+        .returning(move |_| Ok(Some(found.clone())));
+    assert_eq!(service(mocks).me(&member(user.id)).await?, user);
 
-    let result = service(repo, silent_publisher())
-        .get(&Actor::System, id)
-        .await;
-
+    let result = service(Mocks::new()).me(&Actor::Anonymous).await;
     assert!(
-        matches!(result, Err(UsersError::NotFound(missing)) if missing == id),
+        matches!(result, Err(UsersError::Unauthenticated)),
         "{result:?}"
     );
-}
-
-#[tokio::test]
-async fn get_reports_unexpected_store_failures_as_unexpected() {
-    let mut repo = MockUserRepository::new();
-    repo.expect_find()
-        .returning(|_| Err(anyhow::anyhow!("corrupt row").into()));
-
-    let result = service(repo, silent_publisher())
-        .get(&Actor::System, UserId::generate())
-        .await;
-
-    assert!(
-        matches!(result, Err(UsersError::Unexpected(_))),
-        "{result:?}"
-    );
+    Ok(())
 }
 
 #[tokio::test]
@@ -199,9 +214,11 @@ async fn list_asks_for_one_more_row_and_returns_a_cursor_when_more_follow() -> T
     let users: Vec<User> = (0..3)
         .map(|i| stored_user(&format!("u{i}@example.com"), 1))
         .collect();
-    let mut repo = MockUserRepository::new();
+    let mut mocks = Mocks::new();
     let rows = users.clone();
-    repo.expect_list()
+    mocks
+        .users
+        .expect_list()
         .withf(|page, limit| page.size.get() == 2 && *limit == 3)
         .returning(move |_, _| Ok(rows.clone()));
     let page = PageRequest {
@@ -209,12 +226,12 @@ async fn list_asks_for_one_more_row_and_returns_a_cursor_when_more_follow() -> T
         after: None,
     };
 
-    let result = service(repo, silent_publisher())
-        .list(&Actor::System, page)
-        .await?;
+    let result = service(mocks).list(&Actor::System, page).await?;
 
-    assert_eq!(result.items, users[..2]);
-    assert_eq!(result.next, Some(users[1].id));
+    assert_eq!(
+        (result.items.as_slice(), result.next),
+        (&users[..2], Some(users[1].id))
+    );
     Ok(())
 }
 
@@ -223,192 +240,396 @@ async fn list_returns_no_cursor_on_the_last_page() -> TestResult {
     let users: Vec<User> = (0..2)
         .map(|i| stored_user(&format!("u{i}@example.com"), 1))
         .collect();
-    let after = UserId::generate();
-    let mut repo = MockUserRepository::new();
+    let mut mocks = Mocks::new();
     let rows = users.clone();
-    repo.expect_list()
-        .withf(move |page, _| page.after == Some(after))
+    mocks
+        .users
+        .expect_list()
         .returning(move |_, _| Ok(rows.clone()));
     let page = PageRequest {
         size: PageSize::new(2)?,
-        after: Some(after),
+        after: Some(UserId::generate()),
     };
 
-    let result = service(repo, silent_publisher())
-        .list(&Actor::System, page)
-        .await?;
+    let result = service(mocks).list(&Actor::System, page).await?;
 
     assert_eq!((result.items, result.next), (users, None));
     Ok(())
 }
 
 #[tokio::test]
-async fn replace_writes_the_new_fields_over_the_read_version() -> TestResult {
+async fn replace_writes_over_the_read_version_and_disabling_revokes_tokens() -> TestResult {
     let current = stored_user("old@example.com", 4);
     let id = current.id;
-    let mut repo = MockUserRepository::new();
+    let mut mocks = Mocks::new();
     let found = current.clone();
-    repo.expect_find()
+    mocks
+        .users
+        .expect_find()
         .returning(move |_| Ok(Some(found.clone())));
-    repo.expect_update()
-        .withf(|user| {
-            user.version == 4
-                && user.email.as_str() == "new@example.com"
-                && user.updated_at == at(60)
+    mocks
+        .users
+        .expect_update()
+        .withf(|u| {
+            u.version == 4 && u.email.as_str() == "new@example.com" && u.updated_at == at(NOW)
         })
         .times(1)
-        .returning(|user| {
+        .returning(|u| {
             Ok(User {
-                version: user.version + 1,
-                ..user.clone()
+                version: u.version + 1,
+                ..u.clone()
             })
         });
-    let (publisher, events) = recording_publisher();
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .with(eq(id), eq(at(NOW)))
+        .times(1)
+        .returning(|_, _| Ok(()));
 
-    let user = service(repo, publisher)
-        .replace(&Actor::System, id, replacement("new@example.com"))
+    let user = service(mocks)
+        .replace(
+            &Actor::System,
+            id,
+            replacement("new@example.com", Role::Admin, Status::Disabled),
+        )
         .await?;
 
     assert_eq!(
         (user.version, user.role, user.status),
         (5, Role::Admin, Status::Disabled)
     );
-    assert_eq!(user.created_at, current.created_at);
-    let kinds: Vec<_> = events
-        .lock()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(|e| e.kind)
-        .collect();
-    assert_eq!(kinds, [UserEventKind::Updated]);
     Ok(())
 }
 
 #[tokio::test]
-async fn replace_retries_after_a_concurrent_change() -> TestResult {
-    let mut repo = MockUserRepository::new();
-    let mut version = 0;
+async fn changing_role_or_status_needs_the_admin_operation() {
+    let me = stored_user("me@example.com", 1);
+    let mut mocks = Mocks::new();
+    mocks.authorizer = refusing(Operation::Admin);
+    let found = me.clone();
+    mocks
+        .users
+        .expect_find()
+        .returning(move |_| Ok(Some(found.clone())));
+    mocks.users.expect_update().never();
+
+    let result = service(mocks)
+        .replace(
+            &member(me.id),
+            me.id,
+            replacement("me@example.com", Role::Admin, Status::Active),
+        )
+        .await;
+
+    assert!(matches!(result, Err(UsersError::Forbidden)), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_member_may_change_their_own_name_and_email() -> TestResult {
+    let me = stored_user("me@example.com", 1);
+    let mut mocks = Mocks::new();
+    mocks.authorizer = refusing(Operation::Admin);
+    let found = me.clone();
+    mocks
+        .users
+        .expect_find()
+        .returning(move |_| Ok(Some(found.clone())));
+    mocks.users.expect_update().times(1).returning(|u| {
+        Ok(User {
+            version: u.version + 1,
+            ..u.clone()
+        })
+    });
+
+    let user = service(mocks)
+        .replace(
+            &member(me.id),
+            me.id,
+            replacement("new-me@example.com", Role::Member, Status::Active),
+        )
+        .await?;
+
+    assert_eq!(user.email.as_str(), "new-me@example.com");
+    Ok(())
+}
+
+#[tokio::test]
+async fn replace_retries_after_a_concurrent_change_then_gives_up() -> TestResult {
     let first = stored_user("a@example.com", 1);
     let id = first.id;
-    repo.expect_find().times(2).returning(move |_| {
+    let mut mocks = Mocks::new();
+    let mut version = 0;
+    let template = first.clone();
+    mocks.users.expect_find().times(2).returning(move |_| {
         version += 1;
         Ok(Some(User {
             version,
-            ..first.clone()
+            ..template.clone()
         }))
     });
     let mut calls = 0;
-    repo.expect_update().times(2).returning(move |user| {
+    mocks.users.expect_update().times(2).returning(move |u| {
         calls += 1;
         if calls == 1 {
             Err(UpdateUserError::VersionConflict)
         } else {
             Ok(User {
-                version: user.version + 1,
-                ..user.clone()
+                version: u.version + 1,
+                ..u.clone()
             })
         }
     });
-    let (publisher, _) = recording_publisher();
-
-    let user = service(repo, publisher)
-        .replace(&Actor::System, id, replacement("b@example.com"))
+    let user = service(mocks)
+        .replace(
+            &Actor::System,
+            id,
+            replacement("b@example.com", Role::Member, Status::Active),
+        )
         .await?;
-
     assert_eq!(
         user.version, 3,
         "the second attempt is based on the re-read version 2"
     );
-    Ok(())
-}
 
-#[tokio::test]
-async fn replace_gives_up_with_conflict_when_the_user_keeps_changing() {
-    let user = stored_user("a@example.com", 1);
-    let id = user.id;
-    let mut repo = MockUserRepository::new();
-    repo.expect_find()
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_find()
         .times(REPLACE_ATTEMPTS)
-        .returning(move |_| Ok(Some(user.clone())));
-    repo.expect_update()
+        .returning(move |_| Ok(Some(first.clone())));
+    mocks
+        .users
+        .expect_update()
         .times(REPLACE_ATTEMPTS)
         .returning(|_| Err(UpdateUserError::VersionConflict));
-
-    let result = service(repo, silent_publisher())
-        .replace(&Actor::System, id, replacement("b@example.com"))
+    let result = service(mocks)
+        .replace(
+            &Actor::System,
+            id,
+            replacement("b@example.com", Role::Member, Status::Active),
+        )
         .await;
-
     assert!(matches!(result, Err(UsersError::Conflict)), "{result:?}");
+    Ok(())
 }
 
 #[tokio::test]
 async fn replace_reports_missing_users_and_taken_emails() {
-    let mut repo = MockUserRepository::new();
-    repo.expect_find().returning(|_| Ok(None));
-    let id = UserId::generate();
-    let result = service(repo, silent_publisher())
-        .replace(&Actor::System, id, replacement("b@example.com"))
+    let mut mocks = Mocks::new();
+    mocks.users.expect_find().returning(|_| Ok(None));
+    let result = service(mocks)
+        .replace(
+            &Actor::System,
+            UserId::generate(),
+            replacement("b@example.com", Role::Member, Status::Active),
+        )
         .await;
     assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
 
     let user = stored_user("a@example.com", 1);
-    let mut repo = MockUserRepository::new();
+    let mut mocks = Mocks::new();
     let found = user.clone();
-    repo.expect_find()
+    mocks
+        .users
+        .expect_find()
         .returning(move |_| Ok(Some(found.clone())));
-    repo.expect_update()
+    mocks
+        .users
+        .expect_update()
         .returning(|_| Err(UpdateUserError::EmailTaken));
-    let result = service(repo, silent_publisher())
-        .replace(&Actor::System, user.id, replacement("b@example.com"))
+    let result = service(mocks)
+        .replace(
+            &Actor::System,
+            user.id,
+            replacement("b@example.com", Role::Member, Status::Active),
+        )
         .await;
     assert!(matches!(result, Err(UsersError::EmailTaken)), "{result:?}");
-
-    // Deleted between the read and the write.
-    let mut repo = MockUserRepository::new();
-    let found = user.clone();
-    repo.expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
-    repo.expect_update()
-        .returning(|_| Err(UpdateUserError::NotFound));
-    let result = service(repo, silent_publisher())
-        .replace(&Actor::System, user.id, replacement("b@example.com"))
-        .await;
-    assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
 }
 
 #[tokio::test]
-async fn delete_removes_the_user_and_publishes_deleted() -> TestResult {
+async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestResult {
     let id = UserId::generate();
-    let mut repo = MockUserRepository::new();
-    repo.expect_delete()
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_delete()
         .with(eq(id))
         .times(1)
         .returning(|_| Ok(()));
-    let (publisher, events) = recording_publisher();
-    let actor = Actor::User(roster_domain::Session::fake(
-        UserId::generate(),
-        Role::Admin,
-    ));
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .with(eq(id), eq(at(NOW)))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let published = mocks.published.clone();
 
-    service(repo, publisher).delete(&actor, id).await?;
+    service(mocks).delete(&Actor::System, id).await?;
 
-    let events = events.lock().map_err(|e| e.to_string())?;
-    assert_eq!(
-        (events[0].kind, events[0].user_id, &events[0].actor),
-        (UserEventKind::Deleted, id, &actor)
-    );
+    let deleted = published
+        .lock()
+        .map_err(|e| e.to_string())?
+        .first()
+        .map(|e| (e.kind, e.user_id));
+    assert_eq!(deleted, Some((UserEventKind::Deleted, id)));
+
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_delete()
+        .returning(|_| Err(DeleteUserError::NotFound));
+    let result = service(mocks).delete(&Actor::System, id).await;
+    assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
     Ok(())
 }
 
 #[tokio::test]
-async fn delete_reports_a_missing_user_as_not_found() {
-    let mut repo = MockUserRepository::new();
-    repo.expect_delete()
-        .returning(|_| Err(DeleteUserError::NotFound));
+async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_revoked() -> TestResult
+{
+    let me = stored_user("me@example.com", 1);
+    let mut mocks = Mocks::new();
+    let found = me.clone();
+    mocks
+        .users
+        .expect_find()
+        .returning(move |_| Ok(Some(found.clone())));
+    mocks.hasher.expect_verify().returning(|password, _| {
+        Ok(if password.expose() == "the old one, long" {
+            PasswordCheck::Match { outdated: false }
+        } else {
+            PasswordCheck::Mismatch
+        })
+    });
+    mocks
+        .users
+        .expect_update()
+        .withf(|u| u.password_hash == Some(hash("of-21")) && u.password_changed_at == Some(at(NOW)))
+        .times(1)
+        .returning(|u| Ok(u.clone()));
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .with(eq(me.id), eq(at(NOW)))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = service(mocks);
+    let actor = member(me.id);
 
-    let result = service(repo, silent_publisher())
-        .delete(&Actor::System, UserId::generate())
+    let wrong = service
+        .change_password(
+            &actor,
+            me.id,
+            Some(Password::new("a wrong guess")),
+            Password::new("a brand new secret 22"),
+        )
         .await;
+    assert!(
+        matches!(
+            wrong,
+            Err(UsersError::InvalidField {
+                field: "current_password",
+                ..
+            })
+        ),
+        "{wrong:?}"
+    );
+    let missing = service
+        .change_password(&actor, me.id, None, Password::new("a brand new secret 22"))
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(UsersError::InvalidField {
+                field: "current_password",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
 
-    assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
+    service
+        .change_password(
+            &actor,
+            me.id,
+            Some(Password::new("the old one, long")),
+            Password::new("a brand new secret 22"),
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy() -> TestResult {
+    let user = stored_user("user@example.com", 1);
+    let mut mocks = Mocks::new();
+    let found = user.clone();
+    mocks
+        .users
+        .expect_find()
+        .returning(move |_| Ok(Some(found.clone())));
+    mocks
+        .users
+        .expect_update()
+        .times(1)
+        .returning(|u| Ok(u.clone()));
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = service(mocks);
+    let admin = Actor::User(Session::fake(UserId::generate(), Role::Admin));
+
+    let weak = service
+        .change_password(&admin, user.id, None, Password::new("user@example.com"))
+        .await;
+    assert!(
+        matches!(
+            weak,
+            Err(UsersError::InvalidField {
+                rule: "not_email",
+                ..
+            })
+        ),
+        "{weak:?}"
+    );
+    service
+        .change_password(
+            &admin,
+            user.id,
+            None,
+            Password::new("a brand new secret 22"),
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn revoking_tokens_needs_admin_and_an_existing_user() -> TestResult {
+    let user = stored_user("user@example.com", 1);
+    let mut mocks = Mocks::new();
+    let found = user.clone();
+    mocks
+        .users
+        .expect_find()
+        .returning(move |_| Ok(Some(found.clone())));
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .with(eq(user.id), eq(at(NOW)))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    service(mocks)
+        .revoke_tokens(&Actor::System, user.id)
+        .await?;
+
+    let mut mocks = Mocks::new();
+    mocks.authorizer = refusing(Operation::Admin);
+    let result = service(mocks)
+        .revoke_tokens(&member(user.id), user.id)
+        .await;
+    assert!(matches!(result, Err(UsersError::Forbidden)), "{result:?}");
+    Ok(())
 }

@@ -8,6 +8,7 @@ mod events;
 mod health;
 mod passwords;
 mod revocations;
+mod throttle;
 mod tokens;
 mod users;
 
@@ -16,6 +17,7 @@ pub use events::{EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
 pub use passwords::{HashError, PasswordCheck, PasswordHasher};
 pub use revocations::RevocationStore;
+pub use throttle::{LoginThrottle, ThrottleKey, Throttled};
 pub use tokens::{AccessDenied, AuthenticationError, Authorizer, IssueError, TokenAuthority};
 pub use users::{
     DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository,
@@ -31,6 +33,8 @@ pub use health::MockHealthCheck;
 pub use passwords::MockPasswordHasher;
 #[cfg(any(test, feature = "mocks"))]
 pub use revocations::MockRevocationStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use throttle::MockLoginThrottle;
 #[cfg(any(test, feature = "mocks"))]
 pub use tokens::{MockAuthorizer, MockTokenAuthority};
 #[cfg(any(test, feature = "mocks"))]

@@ -101,6 +101,8 @@ pub struct NewUser {
     pub name: UserName,
     pub role: Role,
     pub status: Status,
+    /// Checked against the password policy and hashed by the use case.
+    pub password: Password,
 }
 
 /// The replaceable part of a user (`PUT` semantics: every field is given).
@@ -135,7 +137,8 @@ pub struct User {
 }
 
 impl User {
-    /// A user about to be stored for the first time.
+    /// A user about to be stored for the first time, with no password yet (see
+    /// [`User::with_password`]).
     pub fn create(id: UserId, new: NewUser, now: DateTime<Utc>) -> Self {
         Self {
             id,
@@ -206,6 +209,7 @@ mod tests {
             name: UserName::parse("A")?,
             role: Role::Member,
             status: Status::Active,
+            password: Password::new("correct horse battery staple"),
         };
         let user = User::create(UserId::generate(), new, created);
         let replacement = UserReplacement {

@@ -14,7 +14,8 @@ mod revocations;
 mod users;
 
 use roster_domain::{
-    Email, NewUser, Role, Status, User, UserId, UserName, ports::Clock as _, ports::SystemClock,
+    Email, NewUser, Password, Role, Status, User, UserId, UserName, ports::Clock as _,
+    ports::SystemClock,
 };
 use roster_persistence::{
     Backend, Database, DatabaseSettings, DieselUserRepository, testing::TestDatabase,
@@ -65,6 +66,7 @@ pub(crate) fn user(email: &str) -> User {
         name: UserName::parse("Grace Hopper").expect("name"),
         role: Role::Member,
         status: Status::Active,
+        password: Password::new("unused: the repository stores hashes"),
     };
     User::create(UserId::generate(), new, SystemClock.now())
 }

@@ -7,10 +7,16 @@ use std::{
 
 use roster_persistence::testing::TestDatabase;
 
+/// A signing key for the spawned binaries, so none is generated on disk.
+fn key() -> String {
+    roster_security::generate_key_pair().0
+}
+
 fn roster(database: &TestDatabase, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_roster"))
         .args(args)
         .env("ROSTER__DATABASE__URL", database.url())
+        .env("ROSTER__AUTH__PRIVATE_KEY", key())
         .envs(env.iter().copied())
         .env_remove("DATABASE_URL")
         .env_remove("ROSTER_CONFIG")
@@ -36,6 +42,7 @@ fn serve_stops_on_sigterm_and_exits_0() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
         .arg("serve")
         .env("ROSTER__DATABASE__URL", database.url())
+        .env("ROSTER__AUTH__PRIVATE_KEY", key())
         .env("ROSTER__SERVER__PORT", &port)
         .env("ROSTER__SERVER__SHUTDOWN_TIMEOUT", "5s")
         .env_remove("DATABASE_URL")

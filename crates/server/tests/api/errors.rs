@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::{
     api_tests,
-    helpers::{TestApp, assert_problem},
+    helpers::{PASSWORD, TestApp, assert_problem},
 };
 
 api_tests!(
@@ -188,7 +188,7 @@ async fn a_locked_sqlite_database_gives_503_with_retry_after() {
         .expect("lock");
 
     let response = app
-        .create_user(&json!({ "email": "a@example.com", "name": "A" }))
+        .create_user(&json!({ "email": "a@example.com", "name": "A", "password": PASSWORD }))
         .await;
 
     assert_eq!(
@@ -201,7 +201,7 @@ async fn a_locked_sqlite_database_gives_503_with_retry_after() {
     assert_problem(response, StatusCode::SERVICE_UNAVAILABLE).await;
     diesel::connection::SimpleConnection::batch_execute(&mut locker, "ROLLBACK").expect("unlock");
     let after = app
-        .create_user(&json!({ "email": "a@example.com", "name": "A" }))
+        .create_user(&json!({ "email": "a@example.com", "name": "A", "password": PASSWORD }))
         .await;
     assert_eq!(
         after.status(),

@@ -1,20 +1,53 @@
 //! Spawning the application and talking to it.
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, Response, StatusCode, header};
+use roster_domain::{Role, UserId, ports::TokenAuthority as _};
 use roster_persistence::{Backend, testing::TestDatabase};
-use roster_server::{Application, Settings, ShutdownTrigger};
+use roster_security::{BiscuitAuthority, PasswordHashingSettings, SigningKeys, parse_private_key};
+use roster_server::{Application, Settings, ShutdownTrigger, auth_config::BootstrapAdmin};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-/// A running application on a fresh database.
+pub(crate) const ADMIN_EMAIL: &str = "admin@example.com";
+pub(crate) const ADMIN_PASSWORD: &str = "the admin's long password";
+/// The password every user created through the helpers has.
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+/// A running application on a fresh database, with a bootstrap administrator.
 #[derive(Debug)]
 pub(crate) struct TestApp {
     pub(crate) address: String,
     pub(crate) port: u16,
+    /// Sends the administrator's token with every request.
     pub(crate) client: Client,
+    /// Sends no credentials.
+    pub(crate) anonymous: Client,
+    pub(crate) admin_id: Option<String>,
+    pub(crate) settings: Settings,
     pub(crate) shutdown: ShutdownTrigger,
     pub(crate) server: JoinHandle<anyhow::Result<()>>,
     pub(crate) database: TestDatabase,
+}
+
+/// Settings every test app starts from: port 0, a known key, cheap hashing.
+fn settings(database: &TestDatabase) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.port = 0;
+    settings.server.workers = Some(2);
+    settings.database = database.settings();
+    settings.auth.private_key = Some(roster_security::generate_key_pair().0);
+    settings.auth.password_hashing = PasswordHashingSettings {
+        memory_kib: 1024,
+        iterations: 1,
+        ..PasswordHashingSettings::default()
+    };
+    settings.auth.bootstrap_admin = Some(BootstrapAdmin {
+        email: ADMIN_EMAIL.to_owned(),
+        name: None,
+        password: Some(ADMIN_PASSWORD.to_owned()),
+        password_file: None,
+    });
+    settings
 }
 
 impl TestApp {
@@ -23,15 +56,14 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
+    /// As `spawn`, with settings adjusted first. Without `auth.bootstrap_admin` the
+    /// default client is anonymous too.
     pub(crate) async fn spawn_with(
         backend: Backend,
         adjust: impl FnOnce(&mut Settings),
     ) -> Option<Self> {
         let database = TestDatabase::of(backend)?;
-        let mut settings = Settings::default();
-        settings.server.port = 0;
-        settings.server.workers = Some(2);
-        settings.database = database.settings();
+        let mut settings = settings(&database);
         adjust(&mut settings);
         let application = Application::build(&settings)
             .await
@@ -39,18 +71,80 @@ impl TestApp {
         let port = application.port();
         let shutdown = application.shutdown_trigger();
         let server = tokio::spawn(application.run_until_stopped());
-        Some(Self {
+        let mut app = Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
             client: Client::new(),
+            anonymous: Client::new(),
+            admin_id: None,
+            settings,
             shutdown,
             server,
             database,
-        })
+        };
+        if app.settings.auth.bootstrap_admin.is_some() {
+            let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+            app.client = Self::client_with(&token);
+            let me: Value = app
+                .get("/api/v1/users/me")
+                .await
+                .json()
+                .await
+                .expect("json");
+            app.admin_id = me["id"].as_str().map(ToOwned::to_owned);
+        }
+        Some(app)
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// A client that sends this bearer token with every request.
+    pub(crate) fn client_with(token: &str) -> Client {
+        let mut headers = header::HeaderMap::new();
+        let value = header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header");
+        headers.insert(header::AUTHORIZATION, value);
+        Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("client")
+    }
+
+    /// Logs in; the credentials must be right.
+    pub(crate) async fn login(&self, email: &str, password: &str) -> String {
+        let response = self.try_login(email, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {email}");
+        let body: Value = response.json().await.expect("json");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub(crate) async fn try_login(&self, email: &str, password: &str) -> Response {
+        self.anonymous
+            .post(self.url("/api/v1/auth/token"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A token signed with this app's key, issued at `issued_at` for `role`.
+    pub(crate) fn mint(
+        &self,
+        user: UserId,
+        role: Role,
+        issued_at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let key = parse_private_key(self.settings.auth.private_key.as_deref().expect("key"))
+            .expect("key");
+        let keys = SigningKeys {
+            current: key,
+            current_id: self.settings.auth.key_id,
+            previous: vec![],
+        };
+        let authority =
+            BiscuitAuthority::new(keys, self.settings.auth.token_lifetime).expect("authority");
+        authority.issue(user, role, issued_at).expect("issue").token
     }
 
     pub(crate) async fn create_user(&self, body: &Value) -> Response {
@@ -62,10 +156,10 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Creates a user that must be accepted, and returns its representation.
+    /// Creates a member with [`PASSWORD`] that must be accepted, and returns it.
     pub(crate) async fn created_user(&self, email: &str, name: &str) -> Value {
         let response = self
-            .create_user(&json!({ "email": email, "name": name }))
+            .create_user(&json!({ "email": email, "name": name, "password": PASSWORD }))
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         response.json().await.expect("json")

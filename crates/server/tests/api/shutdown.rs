@@ -24,14 +24,17 @@ async fn a_request_in_flight_when_shutdown_starts_gets_its_full_response(backend
         return;
     };
     // A request whose body has only half arrived when the signal comes.
-    let body = r#"{"email": "inflight@example.com", "name": "In Flight"}"#;
+    let body = r#"{"email": "inflight@example.com", "name": "In Flight", "password": "correct horse battery staple"}"#;
+    let token = app
+        .login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
     let (first, rest) = body.split_at(20);
     let mut stream = TcpStream::connect(("127.0.0.1", app.port))
         .await
         .expect("connect");
     let head = format!(
         "POST /api/v1/users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+         Authorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.expect("write head");

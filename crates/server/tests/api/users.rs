@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::{
     api_tests,
-    helpers::{TestApp, assert_problem},
+    helpers::{PASSWORD, TestApp, assert_problem},
 };
 
 api_tests!(
@@ -26,7 +26,7 @@ async fn create_returns_201_with_location_and_the_normalised_user(backend: Backe
     };
 
     let response = app
-        .create_user(&json!({ "email": " Ada@Example.COM ", "name": "  Ada Lovelace " }))
+        .create_user(&json!({ "email": " Ada@Example.COM ", "name": "  Ada Lovelace ", "password": PASSWORD }))
         .await;
 
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -61,7 +61,9 @@ async fn create_with_a_taken_email_in_any_case_is_409(backend: Backend) {
     app.created_user("grace@example.com", "Grace").await;
 
     let response = app
-        .create_user(&json!({ "email": "GRACE@example.com", "name": "Impostor" }))
+        .create_user(
+            &json!({ "email": "GRACE@example.com", "name": "Impostor", "password": PASSWORD }),
+        )
         .await;
 
     let problem = assert_problem(response, StatusCode::CONFLICT).await;
@@ -69,8 +71,8 @@ async fn create_with_a_taken_email_in_any_case_is_409(backend: Backend) {
     let list: Value = app.get("/api/v1/users").await.json().await.expect("json");
     assert_eq!(
         list["items"].as_array().map(Vec::len),
-        Some(1),
-        "nothing else was stored"
+        Some(2),
+        "the admin and Grace, nothing else"
     );
 }
 
@@ -81,7 +83,7 @@ async fn create_names_every_invalid_field(backend: Backend) {
 
     let response = app
         .create_user(
-            &json!({ "email": "not-an-address", "name": " ", "role": "owner", "status": "asleep" }),
+            &json!({ "email": "not-an-address", "name": " ", "role": "owner", "status": "asleep", "password": PASSWORD }),
         )
         .await;
 
@@ -100,7 +102,9 @@ async fn create_names_every_invalid_field(backend: Backend) {
             .is_some_and(|m| !m.is_empty())
     );
     let too_long = app
-        .create_user(&json!({ "email": "a@example.com", "name": "x".repeat(101) }))
+        .create_user(
+            &json!({ "email": "a@example.com", "name": "x".repeat(101), "password": PASSWORD }),
+        )
         .await;
     assert_problem(too_long, StatusCode::UNPROCESSABLE_ENTITY).await;
 }
@@ -205,7 +209,7 @@ async fn list_pages_with_cursors_and_link_headers(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let mut ids = Vec::new();
+    let mut ids = vec![app.admin_id.clone().expect("the bootstrap admin")];
     for i in 0..5 {
         let user = app
             .created_user(&format!("user{i}@example.com"), &format!("User {i}"))
@@ -245,7 +249,11 @@ async fn list_pages_with_cursors_and_link_headers(backend: Backend) {
     assert_eq!(pages, 3);
 
     let default: Value = app.get("/api/v1/users").await.json().await.expect("json");
-    assert_eq!(default["items"].as_array().map(Vec::len), Some(5));
+    assert_eq!(
+        default["items"].as_array().map(Vec::len),
+        Some(6),
+        "five users and the admin"
+    );
     assert_eq!(default["next_cursor"], Value::Null);
 }
 

@@ -1,0 +1,207 @@
+//! Authentication: logging in, verifying presented tokens, logging out, registering,
+//! and creating the first administrator.
+
+use std::{net::IpAddr, time::Duration};
+
+use anyhow::anyhow;
+use roster_domain::{
+    Actor, Email, IssuedToken, NewUser, Password, Role, Session, Status, User,
+    ports::{AuthenticationError, HashError, PasswordCheck, RepositoryError, ThrottleKey},
+};
+
+use crate::{Ports, UserService, UsersError};
+
+/// Why a login failed. Wrong password, unknown e-mail, disabled account and an
+/// account without a password are one and the same to the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("too many failed logins")]
+    Throttled { retry_after: Duration },
+    #[error("the service is temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a presented token is not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Invalid(#[from] AuthenticationError),
+    #[error("the service is temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<RepositoryError> for LoginError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::Unavailable(e) => Self::Unavailable(e),
+            RepositoryError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+impl From<HashError> for LoginError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Unavailable(anyhow!("password hashing is saturated")),
+            HashError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+impl From<RepositoryError> for AuthError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::Unavailable(e) => Self::Unavailable(e),
+            RepositoryError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+/// The authentication use cases.
+#[derive(Debug, Clone)]
+pub struct AuthService {
+    ports: Ports,
+    users: UserService,
+    allow_registration: bool,
+}
+
+impl AuthService {
+    pub fn new(ports: Ports, users: UserService, allow_registration: bool) -> Self {
+        Self {
+            ports,
+            users,
+            allow_registration,
+        }
+    }
+
+    /// Checks an e-mail address and password and issues a token. Takes about as long
+    /// whether or not the account exists; failures are throttled per client and per
+    /// account. A hash made with outdated parameters is replaced on success.
+    #[tracing::instrument(name = "auth.login", skip_all, fields(user.id))]
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &Password,
+        client: IpAddr,
+    ) -> Result<IssuedToken, LoginError> {
+        let account = ThrottleKey::Account(email.trim().to_lowercase());
+        let keys = [ThrottleKey::Client(client), account.clone()];
+        let now = self.ports.clock.now();
+        self.ports
+            .throttle
+            .check(&keys, now)
+            .map_err(|throttled| LoginError::Throttled {
+                retry_after: throttled.retry_after,
+            })?;
+
+        let user = match Email::parse(email) {
+            Ok(email) => self.ports.users.find_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let credential = user
+            .as_ref()
+            .and_then(|u| u.password_hash.as_ref().map(|hash| (u, hash)));
+        let verdict = if let Some((user, hash)) = credential {
+            match self.ports.hasher.verify(password, hash).await? {
+                PasswordCheck::Match { outdated } if user.status == Status::Active => {
+                    Some((user, outdated))
+                }
+                // A disabled user's right password fails like a wrong one, after the same work.
+                PasswordCheck::Match { .. } | PasswordCheck::Mismatch => None,
+            }
+        } else {
+            self.ports.hasher.verify_dummy(password).await?;
+            None
+        };
+        let Some((user, outdated)) = verdict else {
+            self.ports.throttle.record_failure(&keys, now);
+            return Err(LoginError::InvalidCredentials);
+        };
+        tracing::Span::current().record("user.id", tracing::field::display(user.id));
+        let rehashed = if outdated {
+            Some(self.ports.hasher.hash(password).await?)
+        } else {
+            None
+        };
+        self.ports
+            .users
+            .record_login(user.id, now, rehashed)
+            .await?;
+        self.ports.throttle.record_success(&account);
+        self.ports
+            .tokens
+            .issue(user.id, user.role, now)
+            .map_err(|e| LoginError::Unexpected(e.0))
+    }
+
+    /// The actor a bearer token stands for: its signature, expiry and revocation
+    /// checked.
+    #[tracing::instrument(name = "auth.authenticate", skip_all, fields(user.id))]
+    pub async fn authenticate(&self, token: &str) -> Result<Actor, AuthError> {
+        let session = self
+            .ports
+            .tokens
+            .authenticate(token, self.ports.clock.now())?;
+        tracing::Span::current().record("user.id", tracing::field::display(session.user_id));
+        if self.ports.revocations.is_revoked(&session).await? {
+            return Err(AuthenticationError::Revoked.into());
+        }
+        Ok(Actor::User(session))
+    }
+
+    /// Revokes the token the actor presented (logout).
+    #[tracing::instrument(name = "auth.logout", skip_all, fields(actor = %actor.label()))]
+    pub async fn logout(&self, actor: &Actor) -> Result<(), UsersError> {
+        let Actor::User(Session {
+            token_id,
+            user_id,
+            expires_at,
+            ..
+        }) = actor
+        else {
+            return Err(UsersError::Unauthenticated);
+        };
+        self.ports
+            .revocations
+            .revoke_token(*token_id, *user_id, *expires_at)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates an active member on the public registration endpoint, when enabled.
+    #[tracing::instrument(name = "auth.register", skip_all)]
+    pub async fn register(&self, new: NewUser) -> Result<Option<User>, UsersError> {
+        if !self.allow_registration {
+            return Ok(None);
+        }
+        let member = NewUser {
+            role: Role::Member,
+            status: Status::Active,
+            ..new
+        };
+        self.users.create(&Actor::System, member).await.map(Some)
+    }
+
+    /// Creates an administrator if no user exists yet; `None` if some user does.
+    #[tracing::instrument(name = "auth.bootstrap_admin", skip_all)]
+    pub async fn bootstrap_admin(&self, admin: NewUser) -> Result<Option<User>, UsersError> {
+        if self.ports.users.has_users().await? {
+            return Ok(None);
+        }
+        let admin = NewUser {
+            role: Role::Admin,
+            status: Status::Active,
+            ..admin
+        };
+        self.users.create(&Actor::System, admin).await.map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests;

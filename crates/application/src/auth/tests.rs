@@ -1,0 +1,369 @@
+//! Authentication use-case tests against mocks.
+
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    time::Duration,
+};
+
+use mockall::predicate::eq;
+use roster_domain::{
+    PasswordPolicy, Role, Session, TokenId, UserId,
+    ports::{PasswordCheck, Throttled},
+};
+
+use super::*;
+use crate::testing::{Mocks, NOW, at, hash, new_user, stored_user};
+
+const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+
+fn auth(mocks: Mocks, allow_registration: bool) -> AuthService {
+    let ports = mocks.ports();
+    let users = UserService::new(ports.clone(), PasswordPolicy::default());
+    AuthService::new(ports, users, allow_registration)
+}
+
+fn password() -> Password {
+    Password::new("correct horse battery staple")
+}
+
+/// Throttling that never refuses and expects the given outcome to be recorded.
+fn expect_outcome(mocks: &mut Mocks, success: bool) {
+    mocks.throttle.expect_check().returning(|_, _| Ok(()));
+    if success {
+        mocks
+            .throttle
+            .expect_record_success()
+            .times(1)
+            .return_const(());
+        mocks.throttle.expect_record_failure().never();
+    } else {
+        mocks
+            .throttle
+            .expect_record_failure()
+            .times(1)
+            .return_const(());
+        mocks.throttle.expect_record_success().never();
+    }
+}
+
+fn issued(user_id: UserId) -> IssuedToken {
+    IssuedToken {
+        token: format!("token-for-{user_id}"),
+        token_id: TokenId::generate(),
+        expires_at: at(NOW + 900),
+    }
+}
+
+#[tokio::test]
+async fn a_right_password_records_the_login_and_issues_a_token() {
+    let user = stored_user("ada@example.com", 1);
+    let mut mocks = Mocks::new();
+    let found = user.clone();
+    mocks
+        .users
+        .expect_find_by_email()
+        .returning(move |_| Ok(Some(found.clone())));
+    mocks
+        .hasher
+        .expect_verify()
+        .returning(|_, _| Ok(PasswordCheck::Match { outdated: false }));
+    mocks
+        .users
+        .expect_record_login()
+        .with(eq(user.id), eq(at(NOW)), eq(None))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    mocks
+        .tokens
+        .expect_issue()
+        .with(eq(user.id), eq(Role::Member), eq(at(NOW)))
+        .returning(|id, _, _| Ok(issued(id)));
+    expect_outcome(&mut mocks, true);
+
+    let token = auth(mocks, false)
+        .login(" ADA@example.com ", &password(), CLIENT)
+        .await
+        .expect("login");
+
+    assert_eq!(token.token, format!("token-for-{}", user.id));
+}
+
+#[tokio::test]
+async fn an_outdated_hash_is_replaced_on_login() {
+    let user = stored_user("ada@example.com", 1);
+    let mut mocks = Mocks::new();
+    let found = user.clone();
+    mocks
+        .users
+        .expect_find_by_email()
+        .returning(move |_| Ok(Some(found.clone())));
+    mocks
+        .hasher
+        .expect_verify()
+        .returning(|_, _| Ok(PasswordCheck::Match { outdated: true }));
+    mocks
+        .users
+        .expect_record_login()
+        .with(eq(user.id), eq(at(NOW)), eq(Some(hash("of-28"))))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    mocks
+        .tokens
+        .expect_issue()
+        .returning(|id, _, _| Ok(issued(id)));
+    expect_outcome(&mut mocks, true);
+
+    auth(mocks, false)
+        .login("ada@example.com", &password(), CLIENT)
+        .await
+        .expect("login");
+}
+
+#[tokio::test]
+async fn wrong_password_unknown_email_disabled_and_passwordless_accounts_fail_alike() {
+    // Wrong password.
+    let user = stored_user("ada@example.com", 1);
+    let mut mocks = Mocks::new();
+    let found = user.clone();
+    mocks
+        .users
+        .expect_find_by_email()
+        .returning(move |_| Ok(Some(found.clone())));
+    mocks
+        .hasher
+        .expect_verify()
+        .times(1)
+        .returning(|_, _| Ok(PasswordCheck::Mismatch));
+    expect_outcome(&mut mocks, false);
+    let result = auth(mocks, false)
+        .login("ada@example.com", &password(), CLIENT)
+        .await;
+    assert!(
+        matches!(result, Err(LoginError::InvalidCredentials)),
+        "{result:?}"
+    );
+
+    // Unknown e-mail, and text that is no e-mail at all: the dummy hash does the same work.
+    for email in ["nobody@example.com", "not an address"] {
+        let mut mocks = Mocks::new();
+        mocks.users.expect_find_by_email().returning(|_| Ok(None));
+        mocks
+            .hasher
+            .expect_verify_dummy()
+            .times(1)
+            .returning(|_| Ok(()));
+        expect_outcome(&mut mocks, false);
+        let result = auth(mocks, false).login(email, &password(), CLIENT).await;
+        assert!(
+            matches!(result, Err(LoginError::InvalidCredentials)),
+            "{email}: {result:?}"
+        );
+    }
+
+    // Disabled, with the right password: verified all the same, then refused.
+    let disabled = User {
+        status: Status::Disabled,
+        ..user.clone()
+    };
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_find_by_email()
+        .returning(move |_| Ok(Some(disabled.clone())));
+    mocks
+        .hasher
+        .expect_verify()
+        .times(1)
+        .returning(|_, _| Ok(PasswordCheck::Match { outdated: false }));
+    mocks.tokens.expect_issue().never();
+    expect_outcome(&mut mocks, false);
+    let result = auth(mocks, false)
+        .login("ada@example.com", &password(), CLIENT)
+        .await;
+    assert!(
+        matches!(result, Err(LoginError::InvalidCredentials)),
+        "{result:?}"
+    );
+
+    // No password yet.
+    let passwordless = User {
+        password_hash: None,
+        ..user
+    };
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_find_by_email()
+        .returning(move |_| Ok(Some(passwordless.clone())));
+    mocks
+        .hasher
+        .expect_verify_dummy()
+        .times(1)
+        .returning(|_| Ok(()));
+    expect_outcome(&mut mocks, false);
+    let result = auth(mocks, false)
+        .login("ada@example.com", &password(), CLIENT)
+        .await;
+    assert!(
+        matches!(result, Err(LoginError::InvalidCredentials)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_login_is_refused_before_any_work() {
+    let mut mocks = Mocks::new();
+    mocks
+        .throttle
+        .expect_check()
+        .withf(|keys, _| {
+            keys == [
+                ThrottleKey::Client(CLIENT),
+                ThrottleKey::Account("ada@example.com".to_owned()),
+            ]
+        })
+        .returning(|_, _| {
+            Err(Throttled {
+                retry_after: Duration::from_secs(42),
+            })
+        });
+    mocks.users.expect_find_by_email().never();
+
+    let result = auth(mocks, false)
+        .login("Ada@Example.com", &password(), CLIENT)
+        .await;
+
+    assert!(
+        matches!(result, Err(LoginError::Throttled { retry_after }) if retry_after == Duration::from_secs(42))
+    );
+}
+
+#[tokio::test]
+async fn authentication_checks_revocation() {
+    let session = Session::fake(UserId::generate(), Role::Member);
+    let mut mocks = Mocks::new();
+    let valid = session.clone();
+    mocks
+        .tokens
+        .expect_authenticate()
+        .returning(move |_, _| Ok(valid.clone()));
+    mocks
+        .revocations
+        .expect_is_revoked()
+        .times(1)
+        .returning(|_| Ok(false));
+    let actor = auth(mocks, false)
+        .authenticate("token")
+        .await
+        .expect("valid");
+    assert_eq!(actor, Actor::User(session.clone()));
+
+    let mut mocks = Mocks::new();
+    mocks
+        .tokens
+        .expect_authenticate()
+        .returning(move |_, _| Ok(session.clone()));
+    mocks
+        .revocations
+        .expect_is_revoked()
+        .returning(|_| Ok(true));
+    let result = auth(mocks, false).authenticate("token").await;
+    assert!(
+        matches!(
+            result,
+            Err(AuthError::Invalid(AuthenticationError::Revoked))
+        ),
+        "{result:?}"
+    );
+
+    let mut mocks = Mocks::new();
+    mocks
+        .tokens
+        .expect_authenticate()
+        .returning(|_, _| Err(AuthenticationError::Expired));
+    mocks.revocations.expect_is_revoked().never();
+    let result = auth(mocks, false).authenticate("token").await;
+    assert!(
+        matches!(
+            result,
+            Err(AuthError::Invalid(AuthenticationError::Expired))
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn logout_revokes_the_presented_token_until_it_expires() {
+    let session = Session::fake(UserId::generate(), Role::Member);
+    let mut mocks = Mocks::new();
+    mocks
+        .revocations
+        .expect_revoke_token()
+        .with(
+            eq(session.token_id),
+            eq(session.user_id),
+            eq(session.expires_at),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+
+    auth(mocks, false)
+        .logout(&Actor::User(session))
+        .await
+        .expect("logout");
+    let result = auth(Mocks::new(), false).logout(&Actor::Anonymous).await;
+    assert!(
+        matches!(result, Err(UsersError::Unauthenticated)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn registration_creates_active_members_only_when_enabled() {
+    let result = auth(Mocks::new(), false)
+        .register(new_user("ada@example.com"))
+        .await
+        .expect("closed");
+    assert_eq!(result, None);
+
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_insert()
+        .withf(|u| u.role == Role::Member && u.status == Status::Active)
+        .times(1)
+        .returning(|_| Ok(()));
+    let wants_admin = NewUser {
+        role: Role::Admin,
+        status: Status::Disabled,
+        ..new_user("ada@example.com")
+    };
+    let created = auth(mocks, true).register(wants_admin).await.expect("open");
+    assert_eq!(created.map(|u| u.role), Some(Role::Member));
+}
+
+#[tokio::test]
+async fn the_first_administrator_is_created_only_into_an_empty_store() {
+    let mut mocks = Mocks::new();
+    mocks.users.expect_has_users().returning(|| Ok(false));
+    mocks
+        .users
+        .expect_insert()
+        .withf(|u| u.role == Role::Admin)
+        .times(1)
+        .returning(|_| Ok(()));
+    let created = auth(mocks, false)
+        .bootstrap_admin(new_user("root@example.com"))
+        .await
+        .expect("bootstrap");
+    assert_eq!(created.map(|u| u.role), Some(Role::Admin));
+
+    let mut mocks = Mocks::new();
+    mocks.users.expect_has_users().returning(|| Ok(true));
+    mocks.users.expect_insert().never();
+    let created = auth(mocks, false)
+        .bootstrap_admin(new_user("root@example.com"))
+        .await
+        .expect("bootstrap");
+    assert_eq!(created, None);
+}

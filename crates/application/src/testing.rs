@@ -1,0 +1,99 @@
+//! Mocks of every port, with permissive defaults each test narrows.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use roster_domain::{
+    Email, NewUser, Password, PasswordHash, Role, Status, User, UserEvent, UserId, UserName,
+    ports::{
+        MockAuthorizer, MockClock, MockEventPublisher, MockLoginThrottle, MockPasswordHasher,
+        MockRevocationStore, MockTokenAuthority, MockUserRepository,
+    },
+};
+
+use crate::Ports;
+
+pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap_or_default()
+}
+
+/// "Now" in every test.
+pub(crate) const NOW: i64 = 60;
+
+pub(crate) fn hash(text: &str) -> PasswordHash {
+    PasswordHash::from_phc(format!("$argon2id$v=19$m=19456,t=2,p=1${text}")).expect("phc")
+}
+
+pub(crate) fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: Email::parse(email).expect("email"),
+        name: UserName::parse("Ada Lovelace").expect("name"),
+        role: Role::Member,
+        status: Status::Active,
+        password: Password::new("correct horse battery staple"),
+    }
+}
+
+pub(crate) fn stored_user(email: &str, version: u64) -> User {
+    let mut user = User::create(UserId::generate(), new_user(email), at(0))
+        .with_password(hash("stored"), at(0));
+    user.version = version;
+    user
+}
+
+/// The mocks; `ports()` hands them to a service.
+pub(crate) struct Mocks {
+    pub users: MockUserRepository,
+    pub events: MockEventPublisher,
+    pub authorizer: MockAuthorizer,
+    pub hasher: MockPasswordHasher,
+    pub revocations: MockRevocationStore,
+    pub tokens: MockTokenAuthority,
+    pub throttle: MockLoginThrottle,
+    pub published: Arc<Mutex<Vec<UserEvent>>>,
+}
+
+impl Mocks {
+    /// Everything allowed, events recorded, hashing instant; repositories, revocations,
+    /// tokens and throttling expect nothing unless a test says so.
+    pub(crate) fn new() -> Self {
+        let published = Arc::new(Mutex::new(Vec::new()));
+        let mut events = MockEventPublisher::new();
+        let sink = Arc::clone(&published);
+        events.expect_publish().returning(move |event| {
+            sink.lock().expect("lock").push(event.clone());
+            Ok(())
+        });
+        let mut authorizer = MockAuthorizer::new();
+        authorizer.expect_authorize().returning(|_, _| Ok(()));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|password| Ok(hash(&format!("of-{}", password.expose().len()))));
+        Self {
+            users: MockUserRepository::new(),
+            events,
+            authorizer,
+            hasher,
+            revocations: MockRevocationStore::new(),
+            tokens: MockTokenAuthority::new(),
+            throttle: MockLoginThrottle::new(),
+            published,
+        }
+    }
+
+    pub(crate) fn ports(self) -> Ports {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(at(NOW));
+        Ports {
+            users: Arc::new(self.users),
+            events: Arc::new(self.events),
+            clock: Arc::new(clock),
+            authorizer: Arc::new(self.authorizer),
+            hasher: Arc::new(self.hasher),
+            revocations: Arc::new(self.revocations),
+            tokens: Arc::new(self.tokens),
+            throttle: Arc::new(self.throttle),
+        }
+    }
+}

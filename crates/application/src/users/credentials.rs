@@ -1,0 +1,78 @@
+//! Password changes and token revocation.
+
+use roster_domain::{
+    Actor, Operation, Password, Resource, Role, UserId,
+    ports::{PasswordCheck, UpdateUserError},
+};
+
+use super::{UserService, UsersError};
+
+impl UserService {
+    /// Sets a new password and revokes every token issued until now. The user must give
+    /// the current password; an administrator (or the system) need not.
+    #[tracing::instrument(name = "users.change_password", skip_all, fields(actor = %actor.label(), user.id = %id))]
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        current: Option<Password>,
+        new: Password,
+    ) -> Result<(), UsersError> {
+        self.authorize(actor, Operation::Write, Resource::User(id))?;
+        let user = self
+            .ports
+            .users
+            .find(id)
+            .await?
+            .ok_or(UsersError::NotFound(id))?;
+        let privileged = matches!(actor, Actor::System) || actor.role() == Some(Role::Admin);
+        if !privileged {
+            let wrong = || UsersError::InvalidField {
+                field: "current_password",
+                message: "is not the current password".to_owned(),
+                rule: "current_password",
+            };
+            let (Some(current), Some(hash)) = (current, user.password_hash.as_ref()) else {
+                return Err(wrong());
+            };
+            if self.ports.hasher.verify(&current, hash).await? == PasswordCheck::Mismatch {
+                return Err(wrong());
+            }
+        }
+        self.policy
+            .check(&new, &user.email)
+            .map_err(|e| UsersError::weak_password("password", &e))?;
+        let hash = self.ports.hasher.hash(&new).await?;
+        let now = self.ports.clock.now();
+        match self
+            .ports
+            .users
+            .update(&user.with_password(hash, now))
+            .await
+        {
+            Ok(_) => {}
+            Err(UpdateUserError::VersionConflict) => return Err(UsersError::Conflict),
+            Err(UpdateUserError::NotFound) => return Err(UsersError::NotFound(id)),
+            Err(UpdateUserError::EmailTaken) => return Err(UsersError::EmailTaken),
+            Err(UpdateUserError::Repository(e)) => return Err(e.into()),
+        }
+        self.ports.revocations.revoke_all(id, now).await?;
+        Ok(())
+    }
+
+    /// Revokes every token of the user issued until now (administrators only).
+    #[tracing::instrument(name = "users.revoke_tokens", skip_all, fields(actor = %actor.label(), user.id = %id))]
+    pub async fn revoke_tokens(&self, actor: &Actor, id: UserId) -> Result<(), UsersError> {
+        self.authorize(actor, Operation::Admin, Resource::User(id))?;
+        self.ports
+            .users
+            .find(id)
+            .await?
+            .ok_or(UsersError::NotFound(id))?;
+        self.ports
+            .revocations
+            .revoke_all(id, self.ports.clock.now())
+            .await?;
+        Ok(())
+    }
+}

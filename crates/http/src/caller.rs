@@ -1,0 +1,93 @@
+//! Who is calling: the [`Caller`] extractor turns `Authorization: Bearer …` into an
+//! [`Actor`], and [`ClientAddress`] finds the client's IP behind trusted proxies.
+
+use std::{future::Future, net::IpAddr, pin::Pin};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use ipnet::IpNet;
+use roster_application::{AuthError, AuthService};
+use roster_domain::{Actor, ports::AuthenticationError};
+
+use crate::error::ApiError;
+
+/// The acting principal of a request: anonymous without an `Authorization` header,
+/// else the verified, unrevoked bearer token's user. A bad token is a 401 at once.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub(crate) Actor);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let auth = request.app_data::<web::Data<AuthService>>().cloned();
+        let header = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let Some(header) = header else {
+                return Ok(Self(Actor::Anonymous));
+            };
+            let invalid = |description: &str| ApiError::Unauthenticated {
+                error: Some("invalid_token"),
+                description: description.to_owned(),
+            };
+            let header = header.map_err(|_| invalid("the Authorization header is not text"))?;
+            let token = match header.split_once(' ') {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
+                    token.trim().to_owned()
+                }
+                _ => return Err(invalid("expected Authorization: Bearer <token>")),
+            };
+            let auth = auth
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no AuthService configured")))?;
+            match auth.authenticate(&token).await {
+                Ok(actor) => Ok(Self(actor)),
+                Err(AuthError::Invalid(error)) => Err(invalid(match error {
+                    AuthenticationError::Malformed => "the token is malformed",
+                    AuthenticationError::InvalidSignature => "the token signature is invalid",
+                    AuthenticationError::Expired => "the token has expired",
+                    AuthenticationError::Revoked => "the token has been revoked",
+                })),
+                Err(AuthError::Unavailable(e)) => Err(ApiError::Unavailable(e)),
+                Err(AuthError::Unexpected(e)) => Err(ApiError::Internal(e)),
+            }
+        })
+    }
+}
+
+/// The proxies whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl TrustedProxies {
+    fn trusts(&self, address: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    /// The peer address, unless the peer is a trusted proxy: then the right-most
+    /// `X-Forwarded-For` entry that is not itself a trusted proxy.
+    pub(crate) fn client_address(&self, request: &HttpRequest) -> Option<IpAddr> {
+        let peer = request.peer_addr()?.ip();
+        if !self.trusts(peer) {
+            return Some(peer);
+        }
+        let forwarded: Vec<IpAddr> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|entry| entry.trim().parse().ok())
+            .collect();
+        Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|address| !self.trusts(*address))
+                .unwrap_or(peer),
+        )
+    }
+}
