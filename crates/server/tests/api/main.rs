@@ -8,6 +8,8 @@
     reason = "a test fails by panicking; helpers are plain functions, which clippy's test allowances do not cover"
 )]
 
+mod auth;
+mod authz;
 mod cli;
 mod errors;
 mod helpers;

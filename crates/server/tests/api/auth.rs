@@ -1,0 +1,406 @@
+//! Logging in, tokens, revocation, throttling, key rotation, registration.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use roster_domain::{
+    Email, NewUser, Password, Role, Status, User, UserId, UserName,
+    ports::{Clock as _, PasswordHasher as _, SystemClock, UserRepository as _},
+};
+use roster_persistence::{Backend, Database, DieselUserRepository};
+use roster_security::{
+    Argon2Hasher, PasswordHashingSettings, generate_key_pair, parse_private_key,
+};
+use roster_server::auth_config::PreviousKey;
+use serde_json::{Value, json};
+
+use crate::{
+    api_tests,
+    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem},
+};
+
+api_tests!(
+    a_login_issues_a_bearer_token_for_the_user,
+    failed_logins_look_the_same_whatever_the_reason,
+    a_login_rehashes_a_password_hashed_with_other_parameters,
+    changing_the_password_revokes_earlier_tokens,
+    logging_out_revokes_the_token,
+    failed_logins_are_throttled_until_the_window_passes,
+    tokens_of_a_previous_key_are_accepted_after_rotation,
+    challenges_follow_rfc_6750,
+    registration_is_off_unless_enabled,
+);
+
+async fn a_login_issues_a_bearer_token_for_the_user(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let ada = app.created_user("ada@example.com", "Ada").await;
+
+    let response = app.try_login("ADA@example.com", PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(
+        (890..=900).contains(&body["expires_in"].as_i64().expect("seconds")),
+        "{body}"
+    );
+    let me: Value = TestApp::client_with(body["access_token"].as_str().expect("token"))
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["id"], ada["id"]);
+    assert!(
+        me.get("password_hash").is_none() && !me.to_string().contains("argon2"),
+        "{me}"
+    );
+}
+
+async fn failed_logins_look_the_same_whatever_the_reason(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.created_user("grace@example.com", "Grace").await;
+    app.created_user("gone@example.com", "Disabled").await;
+    let disabled = app.login("gone@example.com", PASSWORD).await;
+    let id = TestApp::client_with(&disabled)
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .expect("me");
+    let id = id.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let body = json!({ "email": "gone@example.com", "name": "Disabled", "role": "member", "status": "disabled" });
+    let put = app
+        .client
+        .put(app.url(&format!("/api/v1/users/{id}")))
+        .json(&body)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), StatusCode::OK);
+
+    let mut bodies = Vec::new();
+    for (email, password) in [
+        ("grace@example.com", "not her password"),
+        ("nobody@example.com", PASSWORD),
+        ("gone@example.com", PASSWORD),
+        ("not an address", PASSWORD),
+    ] {
+        let response = app.try_login(email, password).await;
+        assert!(response.headers().contains_key("www-authenticate"));
+        bodies.push(assert_problem(response, StatusCode::UNAUTHORIZED).await);
+    }
+    assert!(
+        bodies.windows(2).all(|pair| pair[0] == pair[1]),
+        "{bodies:?}"
+    );
+    let stale = TestApp::client_with(&disabled)
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(
+        stale.status(),
+        StatusCode::UNAUTHORIZED,
+        "disabling revoked the user's token"
+    );
+}
+
+async fn a_login_rehashes_a_password_hashed_with_other_parameters(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let database = Database::connect(&app.database.settings())
+        .await
+        .expect("pool");
+    let users = DieselUserRepository::new(database.clone());
+    let old = Argon2Hasher::new(&PasswordHashingSettings {
+        memory_kib: 2048,
+        iterations: 2,
+        ..PasswordHashingSettings::default()
+    })
+    .expect("hasher");
+    let now = SystemClock.now();
+    let new = NewUser {
+        email: Email::parse("old@example.com").expect("email"),
+        name: UserName::parse("Old Timer").expect("name"),
+        role: Role::Member,
+        status: Status::Active,
+        password: Password::new(PASSWORD),
+    };
+    let user = User::create(UserId::generate(), new, now)
+        .with_password(old.hash(&Password::new(PASSWORD)).await.expect("hash"), now);
+    users.insert(&user).await.expect("insert");
+
+    app.login("old@example.com", PASSWORD).await;
+
+    let stored = users.find(user.id).await.expect("find").expect("user");
+    let hash = stored.password_hash.expect("hash");
+    assert!(
+        hash.as_str().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+        "rehashed with the app's parameters"
+    );
+    assert!(stored.last_login_at.is_some());
+    assert_eq!(stored.version, 1, "a login is not a change of the user");
+    app.login("old@example.com", PASSWORD).await;
+    database.close();
+}
+
+async fn changing_the_password_revokes_earlier_tokens(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let ada = app.created_user("ada@example.com", "Ada").await;
+    let token = app.login("ada@example.com", PASSWORD).await;
+    let ada_client = TestApp::client_with(&token);
+
+    let change = ada_client
+        .put(app.url(&format!(
+            "/api/v1/users/{}/password",
+            ada["id"].as_str().expect("id")
+        )))
+        .json(&json!({ "current_password": PASSWORD, "new_password": "my new, better password" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(change.status(), StatusCode::NO_CONTENT);
+
+    let stale = ada_client
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .expect("request");
+    let challenge = stale.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        challenge.contains("error=\"invalid_token\"") && challenge.contains("revoked"),
+        "{challenge}"
+    );
+    assert_problem(stale, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        app.try_login("ada@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.login("ada@example.com", "my new, better password")
+        .await;
+
+    let weak = app
+        .client
+        .put(app.url(&format!(
+            "/api/v1/users/{}/password",
+            ada["id"].as_str().expect("id")
+        )))
+        .json(&json!({ "new_password": "short" }))
+        .send()
+        .await
+        .expect("request");
+    let problem = assert_problem(weak, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["errors"][0]["rule"], "min_length", "{problem}");
+}
+
+async fn logging_out_revokes_the_token(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let second = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    let out = TestApp::client_with(&first)
+        .post(app.url("/api/v1/auth/revoke"))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+
+    let after = TestApp::client_with(&first)
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let other = TestApp::client_with(&second)
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "only the presented token is revoked"
+    );
+}
+
+async fn failed_logins_are_throttled_until_the_window_passes(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.auth.throttle.window = Duration::from_secs(2);
+        s.auth.throttle.max_failures_per_account = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    app.created_user("ada@example.com", "Ada").await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.try_login("ada@example.com", "wrong guess")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    for (email, password) in [
+        ("ada@example.com", PASSWORD),
+        ("ada@example.com", "wrong guess"),
+    ] {
+        let throttled = app.try_login(email, password).await;
+        let retry_after: u64 = throttled.headers()["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((1..=2).contains(&retry_after), "{retry_after}");
+        assert_problem(throttled, StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    let unknown = app.try_login("nobody@example.com", "x").await;
+    assert_eq!(
+        unknown.status(),
+        StatusCode::UNAUTHORIZED,
+        "other accounts are not throttled"
+    );
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.login("ada@example.com", PASSWORD).await;
+}
+
+async fn tokens_of_a_previous_key_are_accepted_after_rotation(backend: Backend) {
+    let (old_private, old_public) = generate_key_pair();
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.auth.key_id = 2;
+        s.auth.previous_public_keys = vec![PreviousKey {
+            id: 1,
+            key: old_public,
+        }];
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = UserId::parse(app.admin_id.as_deref().expect("admin")).expect("id");
+    let keys = roster_security::SigningKeys {
+        current: parse_private_key(&old_private).expect("key"),
+        current_id: 1,
+        previous: vec![],
+    };
+    let old =
+        roster_security::BiscuitAuthority::new(keys, Duration::from_secs(900)).expect("authority");
+    let token =
+        roster_domain::ports::TokenAuthority::issue(&old, admin, Role::Admin, SystemClock.now())
+            .expect("issue");
+
+    let response = TestApp::client_with(&token.token)
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "a token signed before the rotation"
+    );
+    let fresh = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let response = TestApp::client_with(&fresh)
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(response.status(), StatusCode::OK, "a token of the new key");
+}
+
+async fn challenges_follow_rfc_6750(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let challenge = |response: &reqwest::Response| {
+        response.headers()["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .to_owned()
+    };
+
+    let anonymous = app
+        .anonymous
+        .get(app.url("/api/v1/users"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(challenge(&anonymous), "Bearer realm=\"roster\"");
+    assert_problem(anonymous, StatusCode::UNAUTHORIZED).await;
+
+    let malformed = TestApp::client_with("not-a-token")
+        .get(app.url("/api/v1/users"))
+        .send()
+        .await
+        .expect("request");
+    assert!(challenge(&malformed).contains("error=\"invalid_token\""));
+    let basic = app
+        .anonymous
+        .get(app.url("/api/v1/users"))
+        .header("authorization", "Basic YTpi")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+
+    app.created_user("ada@example.com", "Ada").await;
+    let member = TestApp::client_with(&app.login("ada@example.com", PASSWORD).await);
+    let forbidden = member
+        .get(app.url("/api/v1/users"))
+        .send()
+        .await
+        .expect("request");
+    assert!(challenge(&forbidden).contains("error=\"insufficient_scope\""));
+    assert_problem(forbidden, StatusCode::FORBIDDEN).await;
+}
+
+async fn registration_is_off_unless_enabled(backend: Backend) {
+    let body = json!({ "email": "new@example.com", "name": "Newcomer", "password": PASSWORD, "role": "admin" });
+    let Some(closed) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let refused = closed
+        .anonymous
+        .post(closed.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_problem(refused, StatusCode::FORBIDDEN).await;
+
+    let Some(open) = TestApp::spawn_with(backend, |s| s.auth.allow_registration = true).await
+    else {
+        return;
+    };
+    let created = open
+        .anonymous
+        .post(open.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let user: Value = created.json().await.expect("json");
+    assert_eq!(user["role"], "member", "registration never makes admins");
+    open.login("new@example.com", PASSWORD).await;
+}
