@@ -45,3 +45,7 @@ image:
 # Run the image on SQLite and on the local PostgreSQL: healthy, round trip, non-root, clean SIGTERM.
 image-smoke:
     bash .ci/image-smoke.sh
+
+# Benchmarks (criterion): password hashing cost and per-request token verification.
+bench:
+    cargo bench -p roster-security --bench auth

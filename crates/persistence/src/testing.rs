@@ -135,3 +135,24 @@ fn redact(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+/// Expands each listed `async fn name(backend: Backend)` into two tests,
+/// `sqlite::name` and `postgres::name`, so that one test body runs on both backends.
+/// Use it in a module whose parent defines the functions.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Postgres).await;
+            })*
+        }
+    };
+}

@@ -137,7 +137,7 @@ impl AuthSettings {
             tracing::warn!(
                 path = %path.display(),
                 created,
-                "no auth.private_key configured: using a generated key kept on local disk; \\
+                "no auth.private_key configured: using a generated key kept on local disk; \
                  production must configure one (every replica needs the same key)"
             );
             key

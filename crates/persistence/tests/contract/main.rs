@@ -70,23 +70,3 @@ pub(crate) fn user(email: &str) -> User {
     };
     User::create(UserId::generate(), new, SystemClock.now())
 }
-
-/// Expands each listed `async fn name(backend: Backend)` into one test per backend:
-/// `sqlite::name` and `postgres::name`.
-#[macro_export]
-macro_rules! contract_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(roster_persistence::Backend::Sqlite).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(roster_persistence::Backend::Postgres).await;
-            })*
-        }
-    };
-}

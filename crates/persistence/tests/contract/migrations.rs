@@ -2,9 +2,7 @@
 
 use roster_persistence::{Backend, Database, DatabaseSettings, testing::TestDatabase};
 
-use crate::contract_tests;
-
-contract_tests!(
+roster_persistence::backend_tests!(
     migrations_apply_revert_and_reapply,
     migrating_twice_applies_nothing_new
 );

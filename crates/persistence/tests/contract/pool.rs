@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use roster_domain::ports::{RepositoryError, UserRepository};
 use roster_persistence::{Backend, Database, DatabaseSettings, DieselUserRepository};
 
-use crate::{Context, contract_tests};
+use crate::Context;
 
-contract_tests!(an_exhausted_pool_reports_unavailable_after_the_wait_timeout);
+roster_persistence::backend_tests!(an_exhausted_pool_reports_unavailable_after_the_wait_timeout);
 
 async fn an_exhausted_pool_reports_unavailable_after_the_wait_timeout(backend: Backend) {
     let Some(ctx) = Context::with_settings(backend, |s| {

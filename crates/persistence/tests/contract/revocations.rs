@@ -4,9 +4,9 @@ use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use roster_domain::{Role, Session, UserId, ports::RevocationStore};
 use roster_persistence::{Backend, DieselRevocationStore};
 
-use crate::{Context, contract_tests};
+use crate::Context;
 
-contract_tests!(
+roster_persistence::backend_tests!(
     a_revoked_token_is_revoked_alone,
     revoking_all_covers_tokens_issued_until_then_only,
     revoking_all_never_moves_back,

@@ -9,9 +9,9 @@ use roster_domain::{
 };
 use roster_persistence::Backend;
 
-use crate::{Context, contract_tests, user};
+use crate::{Context, user};
 
-contract_tests!(
+roster_persistence::backend_tests!(
     inserted_user_reads_back_equal,
     finding_a_missing_user_gives_none,
     emails_are_unique_regardless_of_case,

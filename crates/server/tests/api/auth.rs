@@ -14,12 +14,9 @@ use roster_security::{
 use roster_server::auth_config::PreviousKey;
 use serde_json::{Value, json};
 
-use crate::{
-    api_tests,
-    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem},
-};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem};
 
-api_tests!(
+roster_persistence::backend_tests!(
     a_login_issues_a_bearer_token_for_the_user,
     failed_logins_look_the_same_whatever_the_reason,
     a_login_rehashes_a_password_hashed_with_other_parameters,

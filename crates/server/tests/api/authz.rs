@@ -9,12 +9,9 @@ use roster_persistence::Backend;
 use roster_security::{BiscuitAuthority, SigningKeys, parse_private_key};
 use serde_json::{Value, json};
 
-use crate::{
-    api_tests,
-    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp},
-};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp};
 
-api_tests!(every_endpoint_answers_every_caller_as_the_policy_says);
+roster_persistence::backend_tests!(every_endpoint_answers_every_caller_as_the_policy_says);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Caller {

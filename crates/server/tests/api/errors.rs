@@ -4,12 +4,9 @@ use reqwest::StatusCode;
 use roster_persistence::Backend;
 use serde_json::json;
 
-use crate::{
-    api_tests,
-    helpers::{PASSWORD, TestApp, assert_problem},
-};
+use crate::helpers::{PASSWORD, TestApp, assert_problem};
 
-api_tests!(
+roster_persistence::backend_tests!(
     malformed_json_and_unknown_fields_are_400,
     wrong_content_type_is_415_and_oversized_bodies_413,
     unknown_and_malformed_ids_are_404,

@@ -16,23 +16,3 @@ mod helpers;
 mod probes;
 mod shutdown;
 mod users;
-
-/// Expands each listed `async fn name(backend: Backend)` into `sqlite::name` and
-/// `postgres::name`.
-#[macro_export]
-macro_rules! api_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(roster_persistence::Backend::Sqlite).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(roster_persistence::Backend::Postgres).await;
-            })*
-        }
-    };
-}

@@ -4,9 +4,9 @@ use reqwest::StatusCode;
 use roster_persistence::Backend;
 use serde_json::{Value, json};
 
-use crate::{api_tests, helpers::TestApp};
+use crate::helpers::TestApp;
 
-api_tests!(
+roster_persistence::backend_tests!(
     health_and_ready_answer_200_on_a_migrated_database,
     ready_is_503_naming_pending_migrations
 );

@@ -10,9 +10,9 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::{api_tests, helpers::TestApp};
+use crate::helpers::TestApp;
 
-api_tests!(a_request_in_flight_when_shutdown_starts_gets_its_full_response);
+roster_persistence::backend_tests!(a_request_in_flight_when_shutdown_starts_gets_its_full_response);
 
 async fn a_request_in_flight_when_shutdown_starts_gets_its_full_response(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |s| {

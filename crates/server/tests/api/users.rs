@@ -4,12 +4,9 @@ use reqwest::StatusCode;
 use roster_persistence::Backend;
 use serde_json::{Value, json};
 
-use crate::{
-    api_tests,
-    helpers::{PASSWORD, TestApp, assert_problem},
-};
+use crate::helpers::{PASSWORD, TestApp, assert_problem};
 
-api_tests!(
+roster_persistence::backend_tests!(
     create_returns_201_with_location_and_the_normalised_user,
     create_with_a_taken_email_in_any_case_is_409,
     create_names_every_invalid_field,

@@ -1,0 +1,73 @@
+//! What authentication costs: one login's password verification at the default
+//! (OWASP minimum) argon2id parameters, and one request's token verification.
+//! `just bench` runs it; numbers go in the closing notes, not in assertions.
+
+#![allow(
+    clippy::expect_used,
+    reason = "a benchmark's set-up failing is a bug to see at once"
+)]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use roster_domain::{
+    AccessRequest, Actor, Operation, Password, Resource, Role, UserId,
+    ports::{Authorizer as _, PasswordHasher as _, TokenAuthority as _},
+};
+use roster_security::{Argon2Hasher, BiscuitAuthority, PasswordHashingSettings, SigningKeys};
+
+fn password_hashing(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let hasher = Argon2Hasher::new(&PasswordHashingSettings::default()).expect("hasher");
+    let password = Password::new("correct horse battery staple");
+    let hash = runtime.block_on(hasher.hash(&password)).expect("hash");
+
+    let mut group = c.benchmark_group("argon2id m=19456 t=2 p=1");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("verify (one login)", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(hasher.verify(&password, &hash))
+                .expect("verify")
+        });
+    });
+    group.bench_function("hash (create, password change)", |b| {
+        b.iter(|| runtime.block_on(hasher.hash(&password)).expect("hash"));
+    });
+    group.finish();
+}
+
+fn token_verification(c: &mut Criterion) {
+    let keys = SigningKeys {
+        current: biscuit_auth::KeyPair::new(),
+        current_id: 1,
+        previous: vec![],
+    };
+    let authority = BiscuitAuthority::new(keys, Duration::from_secs(900)).expect("authority");
+    let user = UserId::generate();
+    let token = authority
+        .issue(user, Role::Member, Utc::now())
+        .expect("issue")
+        .token;
+
+    c.bench_function("token: authenticate + authorize (one request)", |b| {
+        b.iter(|| {
+            let now = Utc::now();
+            let session = authority.authenticate(&token, now).expect("authenticate");
+            let request = AccessRequest {
+                operation: Operation::Read,
+                resource: Resource::User(user),
+                at: now,
+            };
+            authority
+                .authorize(&Actor::User(session), &request)
+                .expect("authorize");
+        });
+    });
+}
+
+criterion_group!(benches, password_hashing, token_verification);
+criterion_main!(benches);
