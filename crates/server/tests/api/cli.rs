@@ -138,6 +138,10 @@ fn config_check_prints_the_effective_settings_with_secrets_redacted() {
     );
     assert_eq!(effective["server"]["port"], 9999);
     assert_eq!(effective["server"]["shutdown_timeout"], "30s");
+    assert_eq!(
+        effective["auth"]["private_key"], "***",
+        "the signing key is a secret too"
+    );
 }
 
 #[test]
@@ -191,4 +195,73 @@ fn every_subcommand_explains_itself() {
         assert!(output.status.success(), "{args:?}");
         assert!(text(&output.stdout).contains("Usage: roster"), "{args:?}");
     }
+}
+
+#[test]
+fn keygen_prints_a_usable_key_pair() {
+    let database = TestDatabase::sqlite();
+    let output = roster(&database, &["keygen"], &[]);
+    assert!(output.status.success());
+    let stdout = text(&output.stdout);
+    let field = |label: &str| {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(label))
+            .and_then(|line| line.split(": ").nth(1))
+            .expect(label)
+            .to_owned()
+    };
+    let private = roster_security::parse_private_key(&field("private key")).expect("a private key");
+    let public = roster_security::parse_public_key(&field("public key")).expect("a public key");
+    assert_eq!(private.public(), public);
+}
+
+#[test]
+fn users_create_admin_takes_the_password_from_the_environment_or_stdin() {
+    let database = TestDatabase::sqlite();
+    let created = roster(
+        &database,
+        &["users", "create-admin", "--email", "root@example.com"],
+        &[("ROSTER_ADMIN_PASSWORD", "a long admin password")],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(
+        text(&created.stdout).starts_with("created administrator "),
+        "{}",
+        text(&created.stdout)
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["users", "create-admin", "--email", "second@example.com"])
+        .env("ROSTER__DATABASE__URL", database.url())
+        .env("ROSTER__AUTH__PRIVATE_KEY", key())
+        .env_remove("ROSTER_ADMIN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("roster runs");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "another long password").expect("write");
+    }
+    assert!(child.wait_with_output().expect("wait").status.success());
+
+    let again = roster(
+        &database,
+        &["users", "create-admin", "--email", "ROOT@example.com"],
+        &[("ROSTER_ADMIN_PASSWORD", "a long admin password")],
+    );
+    assert!(!again.status.success(), "the address is taken");
+    let weak = roster(
+        &database,
+        &["users", "create-admin", "--email", "third@example.com"],
+        &[("ROSTER_ADMIN_PASSWORD", "password")],
+    );
+    assert!(!weak.status.success());
+    assert!(
+        text(&weak.stderr).contains("password"),
+        "{}",
+        text(&weak.stderr)
+    );
 }
