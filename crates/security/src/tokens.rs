@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Duration};
 
 use anyhow::anyhow;
 use biscuit_auth::{
-    AuthorizerLimits, Biscuit, KeyPair, PublicKey,
+    AuthorizerBuilder, AuthorizerLimits, Biscuit, KeyPair, PublicKey,
     error::{Format, Token as TokenError},
     macros::{authorizer, biscuit},
 };
@@ -74,7 +74,9 @@ impl BiscuitAuthority {
     /// The token's claims, read from its authority block only: facts that a holder
     /// appends in later blocks are not trusted there.
     fn claims(token: &Biscuit) -> Result<(String, String, String, i64, i64), TokenError> {
-        let mut reader = token.authorizer()?;
+        // With explicit limits: the default (1 ms) fails under load, as if the token
+        // were malformed.
+        let mut reader = AuthorizerBuilder::new().set_limits(LIMITS).build(token)?;
         reader.query_exactly_one(
             "claims($u, $r, $t, $i, $e) <- user($u), role($r), token_id($t), issued_at($i), expires_at($e)",
         )

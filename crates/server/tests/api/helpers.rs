@@ -114,8 +114,9 @@ impl TestApp {
     /// Logs in; the credentials must be right.
     pub(crate) async fn login(&self, email: &str, password: &str) -> String {
         let response = self.try_login(email, password).await;
-        assert_eq!(response.status(), StatusCode::OK, "login of {email}");
+        let status = response.status();
         let body: Value = response.json().await.expect("json");
+        assert_eq!(status, StatusCode::OK, "login of {email}: {body}");
         body["access_token"].as_str().expect("token").to_owned()
     }
 
@@ -161,8 +162,10 @@ impl TestApp {
         let response = self
             .create_user(&json!({ "email": email, "name": name, "password": PASSWORD }))
             .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        response.json().await.expect("json")
+        let status = response.status();
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(status, StatusCode::CREATED, "creating {email}: {body}");
+        body
     }
 
     pub(crate) async fn get(&self, path: &str) -> Response {
