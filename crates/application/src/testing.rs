@@ -82,6 +82,22 @@ impl Mocks {
         }
     }
 
+    /// The repository finds `user`, whatever id it is asked for.
+    pub(crate) fn finding(&mut self, user: &User) {
+        let found = user.clone();
+        self.users
+            .expect_find()
+            .returning(move |_| Ok(Some(found.clone())));
+    }
+
+    /// The repository finds `user`, whatever e-mail address it is asked for.
+    pub(crate) fn finding_by_email(&mut self, user: &User) {
+        let found = user.clone();
+        self.users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(found.clone())));
+    }
+
     pub(crate) fn ports(self) -> Ports {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(at(NOW));

@@ -58,11 +58,7 @@ fn issued(user_id: UserId) -> IssuedToken {
 async fn a_right_password_records_the_login_and_issues_a_token() {
     let user = stored_user("ada@example.com", 1);
     let mut mocks = Mocks::new();
-    let found = user.clone();
-    mocks
-        .users
-        .expect_find_by_email()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding_by_email(&user);
     mocks
         .hasher
         .expect_verify()
@@ -92,11 +88,7 @@ async fn a_right_password_records_the_login_and_issues_a_token() {
 async fn an_outdated_hash_is_replaced_on_login() {
     let user = stored_user("ada@example.com", 1);
     let mut mocks = Mocks::new();
-    let found = user.clone();
-    mocks
-        .users
-        .expect_find_by_email()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding_by_email(&user);
     mocks
         .hasher
         .expect_verify()
@@ -124,11 +116,7 @@ async fn wrong_password_unknown_email_disabled_and_passwordless_accounts_fail_al
     // Wrong password.
     let user = stored_user("ada@example.com", 1);
     let mut mocks = Mocks::new();
-    let found = user.clone();
-    mocks
-        .users
-        .expect_find_by_email()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding_by_email(&user);
     mocks
         .hasher
         .expect_verify()

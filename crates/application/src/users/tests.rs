@@ -262,11 +262,7 @@ async fn replace_writes_over_the_read_version_and_disabling_revokes_tokens() -> 
     let current = stored_user("old@example.com", 4);
     let id = current.id;
     let mut mocks = Mocks::new();
-    let found = current.clone();
-    mocks
-        .users
-        .expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding(&current);
     mocks
         .users
         .expect_update()
@@ -307,11 +303,7 @@ async fn changing_role_or_status_needs_the_admin_operation() {
     let me = stored_user("me@example.com", 1);
     let mut mocks = Mocks::new();
     mocks.authorizer = refusing(Operation::Admin);
-    let found = me.clone();
-    mocks
-        .users
-        .expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding(&me);
     mocks.users.expect_update().never();
 
     let result = service(mocks)
@@ -330,11 +322,7 @@ async fn a_member_may_change_their_own_name_and_email() -> TestResult {
     let me = stored_user("me@example.com", 1);
     let mut mocks = Mocks::new();
     mocks.authorizer = refusing(Operation::Admin);
-    let found = me.clone();
-    mocks
-        .users
-        .expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding(&me);
     mocks.users.expect_update().times(1).returning(|u| {
         Ok(User {
             version: u.version + 1,
@@ -429,11 +417,7 @@ async fn replace_reports_missing_users_and_taken_emails() {
 
     let user = stored_user("a@example.com", 1);
     let mut mocks = Mocks::new();
-    let found = user.clone();
-    mocks
-        .users
-        .expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding(&user);
     mocks
         .users
         .expect_update()
@@ -490,11 +474,7 @@ async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_rev
 {
     let me = stored_user("me@example.com", 1);
     let mut mocks = Mocks::new();
-    let found = me.clone();
-    mocks
-        .users
-        .expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding(&me);
     mocks.hasher.expect_verify().returning(|password, _| {
         Ok(if password.expose() == "the old one, long" {
             PasswordCheck::Match { outdated: false }
@@ -564,11 +544,7 @@ async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_rev
 async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy() -> TestResult {
     let user = stored_user("user@example.com", 1);
     let mut mocks = Mocks::new();
-    let found = user.clone();
-    mocks
-        .users
-        .expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding(&user);
     mocks
         .users
         .expect_update()
@@ -610,11 +586,7 @@ async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy(
 async fn revoking_tokens_needs_admin_and_an_existing_user() -> TestResult {
     let user = stored_user("user@example.com", 1);
     let mut mocks = Mocks::new();
-    let found = user.clone();
-    mocks
-        .users
-        .expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.finding(&user);
     mocks
         .revocations
         .expect_revoke_all()
