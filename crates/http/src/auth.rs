@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     caller::{Caller, TrustedProxies},
     error::ApiError,
+    observability::{LoginOutcome, Observability},
     users::{CreateUserRequest, UserResponse},
 };
 
@@ -30,6 +31,7 @@ pub(crate) async fn token(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     proxies: web::Data<TrustedProxies>,
+    observability: web::Data<Observability>,
     body: web::Json<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let client = proxies
@@ -40,13 +42,20 @@ pub(crate) async fn token(
         .login(&body.email, &Password::new(body.password), client)
         .await
         .map_err(|e| match e {
-            LoginError::InvalidCredentials => ApiError::InvalidCredentials,
-            LoginError::Throttled { retry_after } => ApiError::TooManyRequests {
-                retry_after_secs: retry_after.as_secs().max(1),
-            },
+            LoginError::InvalidCredentials => {
+                observability.login(LoginOutcome::Failed);
+                ApiError::InvalidCredentials
+            }
+            LoginError::Throttled { retry_after } => {
+                observability.login(LoginOutcome::Throttled);
+                ApiError::TooManyRequests {
+                    retry_after_secs: retry_after.as_secs().max(1),
+                }
+            }
             LoginError::Unavailable(e) => ApiError::Unavailable(e),
             LoginError::Unexpected(e) => ApiError::Internal(e),
         })?;
+    observability.login(LoginOutcome::Succeeded);
     let expires_in = (issued.expires_at - chrono::Utc::now())
         .num_seconds()
         .max(0);

@@ -14,7 +14,10 @@ use futures_util::FutureExt as _;
 use tracing::{Span, field::Empty};
 use tracing_actix_web::RootSpanBuilder;
 
-use crate::error::ApiError;
+use crate::{
+    error::ApiError,
+    observability::{self, Observability},
+};
 
 pub(crate) static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -47,9 +50,26 @@ impl RequestId {
 #[derive(Debug, Clone, Copy)]
 struct Arrival(Instant);
 
-/// Paths whose requests are not access-logged: probes arrive every few seconds.
+/// Paths whose requests are not access-logged unless `log.probes` is set: probes and
+/// scrapes arrive every few seconds.
 fn is_probe(path: &str) -> bool {
-    path == "/health" || path == "/ready"
+    matches!(path, "/health" | "/ready" | "/metrics")
+}
+
+/// The host and port of a `Host` header (`[v6]:port` included); the header as it is
+/// when it does not parse.
+fn split_host_port(authority: &str) -> (String, Option<u16>) {
+    match authority.parse::<actix_web::http::uri::Authority>() {
+        Ok(parsed) => (
+            parsed
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            parsed.port_u16(),
+        ),
+        Err(_) => (authority.to_owned(), None),
+    }
 }
 
 /// Builds the request's span with OpenTelemetry semantic-convention field names, and
@@ -65,6 +85,7 @@ impl RootSpanBuilder for RequestSpan {
             .unwrap_or_else(|| "unmatched".to_owned());
         let method = request.method().as_str().to_owned();
         let connection = request.connection_info().clone();
+        let (host, port) = split_host_port(connection.host());
         let span = tracing::info_span!(
             "HTTP request",
             otel.name = format!("{method} {route}"),
@@ -76,13 +97,15 @@ impl RootSpanBuilder for RequestSpan {
             http.response.status_code = Empty,
             url.path = request.path(),
             url.scheme = connection.scheme(),
-            server.address = connection.host(),
+            server.address = %host,
+            server.port = port,
             client.address = request.peer_addr().map(|a| a.ip().to_string()),
             user_agent.original = request
                 .headers()
                 .get(actix_web::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok()),
         );
+        observability::continue_trace(&span, request.headers());
         request.extensions_mut().insert(request_id);
         request.extensions_mut().insert(Arrival(Instant::now()));
         span
@@ -109,7 +132,10 @@ impl RootSpanBuilder for RequestSpan {
         if status.is_server_error() {
             span.record("otel.status_code", "ERROR");
         }
-        if is_probe(request.path()) {
+        let log_probes = request
+            .app_data::<actix_web::web::Data<Observability>>()
+            .is_some_and(|o| o.log_probes);
+        if is_probe(request.path()) && !log_probes {
             return;
         }
         let latency_ms = request
@@ -128,20 +154,40 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
-/// Echoes the request id, and turns a panic in a handler into a 500 problem response
-/// (the connection stays up, and the panic is logged once, inside the request's span).
+static TRACEPARENT_HEADER: HeaderName = HeaderName::from_static("traceparent");
+
+/// Echoes the request id, answers with the request's `traceparent`, records the HTTP
+/// metrics, and turns a panic in a handler into a 500 problem response (the connection
+/// stays up, and the panic is logged once, inside the request's span).
 pub(crate) async fn guard(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let request_id = request.extensions().get::<RequestId>().cloned();
-    match AssertUnwindSafe(next.call(request)).catch_unwind().await {
+    let in_flight = request
+        .app_data::<actix_web::web::Data<Observability>>()
+        .map(|observability| observability.start(&request));
+    let traceparent = observability::traceparent(&Span::current());
+    let outcome = AssertUnwindSafe(next.call(request)).catch_unwind().await;
+    if let Some(in_flight) = in_flight {
+        in_flight.finish(match &outcome {
+            Ok(Ok(response)) => response.status(),
+            Ok(Err(error)) => error.as_response_error().status_code(),
+            Err(_) => actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+        });
+    }
+    match outcome {
         Ok(result) => {
             let mut response = result?;
             if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id.0).ok()) {
                 response
                     .headers_mut()
                     .insert(REQUEST_ID_HEADER.clone(), value);
+            }
+            if let Some(value) = traceparent {
+                response
+                    .headers_mut()
+                    .insert(TRACEPARENT_HEADER.clone(), value);
             }
             Ok(response)
         }
@@ -256,6 +302,23 @@ mod tests {
         let (status, request_id, _) = respond(&app, fine).await;
         assert_eq!(status, 200);
         assert_eq!(request_id.map(|id| id.len()), Some(26), "a generated ULID");
+    }
+
+    #[test]
+    fn the_host_header_splits_into_address_and_port() {
+        use super::split_host_port;
+        let split = split_host_port;
+        assert_eq!(
+            split("api.example.com"),
+            ("api.example.com".to_owned(), None)
+        );
+        assert_eq!(
+            split("127.0.0.1:8080"),
+            ("127.0.0.1".to_owned(), Some(8080))
+        );
+        assert_eq!(split("[::1]:8080"), ("::1".to_owned(), Some(8080)));
+        assert_eq!(split("[::1]"), ("::1".to_owned(), None));
+        assert_eq!(split("not a host"), ("not a host".to_owned(), None));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::{
     caller::TrustedProxies,
     error::{ApiError, json_error, path_error, query_error},
     middleware::{RequestSpan, guard},
+    observability::{self, MetricsText, Observability},
     probes::{self, Readiness},
     settings::ServerSettings,
     users,
@@ -28,6 +29,7 @@ pub struct ApiState {
     pub auth: AuthService,
     pub readiness: Readiness,
     pub trusted_proxies: TrustedProxies,
+    pub observability: Observability,
 }
 
 /// Builds the server on an already bound listener (port 0 in tests). Signals are not
@@ -42,6 +44,8 @@ pub fn build_server(
     let auth = web::Data::new(state.auth);
     let proxies = web::Data::new(state.trusted_proxies);
     let readiness = web::Data::new(state.readiness);
+    let metrics_text = state.observability.metrics_text.clone().map(web::Data::new);
+    let observability = web::Data::new(state.observability);
     let json_body_limit = settings.json_body_limit;
     let mut server = HttpServer::new(move || {
         App::new()
@@ -52,6 +56,7 @@ pub fn build_server(
             .app_data(auth.clone())
             .app_data(proxies.clone())
             .app_data(readiness.clone())
+            .app_data(observability.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(json_body_limit)
@@ -64,6 +69,11 @@ pub fn build_server(
                 web::PathConfig::default().error_handler(|error, _| path_error(&error).into()),
             )
             .configure(routes)
+            .configure(|config| {
+                if let Some(render) = &metrics_text {
+                    config.app_data(render.clone()).service(metrics_resource());
+                }
+            })
             .default_service(web::to(not_found))
     })
     .listen(listener)?
@@ -75,6 +85,27 @@ pub fn build_server(
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// A server for `GET /metrics` alone, when `telemetry.metrics.address` puts it on its
+/// own port (away from the public API).
+pub fn build_metrics_server(listener: TcpListener, render: MetricsText) -> std::io::Result<Server> {
+    let render = web::Data::new(render);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(render.clone())
+            .service(metrics_resource())
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .run())
+}
+
+fn metrics_resource() -> Resource {
+    resource("/metrics", "GET").route(web::get().to(observability::metrics))
 }
 
 fn routes(config: &mut ServiceConfig) {

@@ -1,6 +1,11 @@
 //! [`Database`]: one connection pool per backend, chosen at run time from the URL.
 
-use std::{fmt, path::Path};
+use std::{
+    fmt,
+    path::Path,
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 use anyhow::Context as _;
 use deadpool_diesel::{
@@ -13,7 +18,12 @@ use diesel::{
     connection::SimpleConnection as _,
     result::{DatabaseErrorKind, Error as DieselError},
 };
+use opentelemetry::{
+    KeyValue,
+    metrics::{Histogram, Meter},
+};
 use roster_domain::ports::RepositoryError;
+use tracing::field::Empty;
 
 use crate::settings::DatabaseSettings;
 
@@ -54,9 +64,31 @@ impl Backend {
 
 /// A pool of connections to SQLite or PostgreSQL. Cloning shares the pool.
 #[derive(Clone)]
-pub enum Database {
+pub struct Database {
+    pool: Pool,
+    instruments: Arc<OnceLock<Instruments>>,
+}
+
+/// The connection pool of one backend.
+#[derive(Clone)]
+pub enum Pool {
     Sqlite(sqlite_pool::Pool),
     Postgres(pg_pool::Pool),
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(pool) => f.debug_tuple("Sqlite").field(&pool.status()).finish(),
+            Self::Postgres(pool) => f.debug_tuple("Postgres").field(&pool.status()).finish(),
+        }
+    }
+}
+
+/// The pool's connection wait-time histogram, once [`Database::instrument`] ran.
+struct Instruments {
+    wait_time: Histogram<f64>,
+    attributes: [KeyValue; 2],
 }
 
 impl fmt::Debug for Database {
@@ -121,7 +153,7 @@ impl Database {
                     }))
                     .build()
                     .context("cannot build the SQLite connection pool")?;
-                Ok(Self::Sqlite(pool))
+                Ok(Self::new(Pool::Sqlite(pool)))
             }
             Backend::Postgres => {
                 let manager = pg_pool::Manager::new(target, Runtime::Tokio1);
@@ -132,22 +164,34 @@ impl Database {
                     .runtime(Runtime::Tokio1)
                     .build()
                     .context("cannot build the PostgreSQL connection pool")?;
-                Ok(Self::Postgres(pool))
+                Ok(Self::new(Pool::Postgres(pool)))
             }
         }
     }
 
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::Sqlite(_) => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
+    fn new(pool: Pool) -> Self {
+        Self {
+            pool,
+            instruments: Arc::default(),
         }
     }
 
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The backend's pool, for tests that need to hold its connections.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     pub fn pool_status(&self) -> PoolStatus {
-        let status = match self {
-            Self::Sqlite(pool) => pool.status(),
-            Self::Postgres(pool) => pool.status(),
+        let status = match &self.pool {
+            Pool::Sqlite(pool) => pool.status(),
+            Pool::Postgres(pool) => pool.status(),
         };
         PoolStatus {
             max_size: status.max_size,
@@ -160,10 +204,138 @@ impl Database {
     /// Closes the pool: waiting and later requests for a connection fail at once, and
     /// connections are closed as they are returned.
     pub fn close(&self) {
-        match self {
-            Self::Sqlite(pool) => pool.close(),
-            Self::Postgres(pool) => pool.close(),
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close(),
+            Pool::Postgres(pool) => pool.close(),
         }
+    }
+
+    /// Reports the pool through `meter`, with the semantic-convention instruments:
+    /// `db.client.connection.count` (by state, idle or used), `.max`,
+    /// `.pending_requests` and `.wait_time`. Every clone of this database reports;
+    /// a second call changes nothing.
+    pub fn instrument(&self, meter: &Meter) {
+        let attributes = [
+            KeyValue::new("db.system.name", self.backend().name()),
+            KeyValue::new("db.client.connection.pool.name", "roster"),
+        ];
+        let wait_time = meter
+            .f64_histogram("db.client.connection.wait_time")
+            .with_unit("s")
+            .with_description("Time it took to obtain a connection from the pool")
+            .with_boundaries(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
+            .build();
+        let fresh = Instruments {
+            wait_time,
+            attributes: attributes.clone(),
+        };
+        if self.instruments.set(fresh).is_err() {
+            return;
+        }
+        let observed = self.clone();
+        let labels = attributes.clone();
+        meter
+            .i64_observable_up_down_counter("db.client.connection.count")
+            .with_unit("{connection}")
+            .with_description("Connections open in the pool, by state")
+            .with_callback(move |observer| {
+                let status = observed.pool_status();
+                let idle = i64::try_from(status.available).unwrap_or(i64::MAX);
+                let open = i64::try_from(status.size).unwrap_or(i64::MAX);
+                for (state, value) in [("idle", idle), ("used", open - idle)] {
+                    let mut attributes = labels.to_vec();
+                    attributes.push(KeyValue::new("db.client.connection.state", state));
+                    observer.observe(value, &attributes);
+                }
+            })
+            .build();
+        let observed = self.clone();
+        let labels = attributes.clone();
+        meter
+            .i64_observable_up_down_counter("db.client.connection.max")
+            .with_unit("{connection}")
+            .with_description("The most connections the pool opens")
+            .with_callback(move |observer| {
+                let max = observed.pool_status().max_size;
+                observer.observe(i64::try_from(max).unwrap_or(i64::MAX), &labels);
+            })
+            .build();
+        let observed = self.clone();
+        meter
+            .i64_observable_up_down_counter("db.client.connection.pending_requests")
+            .with_unit("{request}")
+            .with_description("Requests waiting for a connection")
+            .with_callback(move |observer| {
+                let waiting = observed.pool_status().waiting;
+                observer.observe(i64::try_from(waiting).unwrap_or(i64::MAX), &attributes);
+            })
+            .build();
+    }
+
+    /// Waits for a pooled connection, recording how long it took.
+    pub(crate) async fn checkout<T>(
+        &self,
+        get: impl Future<Output = Result<T, deadpool_diesel::PoolError>>,
+    ) -> Result<T, RepositoryError> {
+        let started = Instant::now();
+        let result = get.await;
+        if let Some(instruments) = self.instruments.get() {
+            instruments
+                .wait_time
+                .record(started.elapsed().as_secs_f64(), &instruments.attributes);
+        }
+        result.map_err(pool_error)
+    }
+}
+
+/// The CLIENT span of one database call, named `{operation} {collection}` and with the
+/// semantic-convention attributes. Create it on the async side, so that its parent is
+/// the caller's span, and enter it on the blocking thread that runs the query.
+pub(crate) fn client_span(
+    backend: Backend,
+    operation: &'static str,
+    collection: &'static str,
+) -> tracing::Span {
+    let name = if collection.is_empty() {
+        operation.to_owned()
+    } else {
+        format!("{operation} {collection}")
+    };
+    let span = tracing::info_span!(
+        "db",
+        otel.name = name,
+        otel.kind = "client",
+        otel.status_code = Empty,
+        db.system.name = backend.name(),
+        db.operation.name = operation,
+        db.collection.name = Empty,
+        error.type = Empty,
+    );
+    if !collection.is_empty() {
+        span.record("db.collection.name", collection);
+    }
+    span
+}
+
+/// What a database call returned, as far as its span is concerned.
+pub(crate) trait Outcome {
+    fn failed(&self) -> bool;
+}
+
+impl<T, E> Outcome for Result<T, E> {
+    fn failed(&self) -> bool {
+        self.is_err()
+    }
+}
+
+/// Marks the current (client) span failed when the call failed.
+pub(crate) fn record_outcome(outcome: &impl Outcome) {
+    if outcome.failed() {
+        let span = tracing::Span::current();
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", "database_error");
     }
 }
 
@@ -200,36 +372,49 @@ fn create_parent_folder(path: &str) -> anyhow::Result<()> {
 }
 
 /// Runs `$body` with a pooled connection of whichever backend `$database` is, on a
-/// blocking thread. The body is expanded once per backend, with the table names
-/// (`users`, ...) naming that dialect's tables, so it is type-checked against both. Evaluates to the body's value;
-/// failing to get a connection returns early with a [`RepositoryError`].
+/// blocking thread, inside a CLIENT span named `$operation $collection`. The body is
+/// expanded once per backend, with the table names (`users`, ...) naming that
+/// dialect's tables, so it is type-checked against both. Evaluates to the body's
+/// value (a `Result`); failing to get a connection returns early with a
+/// [`RepositoryError`].
 macro_rules! on_connection {
-    ($database:expr, |$conn:ident| $body:expr) => {
-        match $database {
-            $crate::database::Database::Sqlite(pool) => {
-                let object = pool.get().await.map_err($crate::database::pool_error)?;
+    ($database:expr, $operation:literal, $collection:literal, |$conn:ident| $body:expr) => {{
+        let database: &$crate::database::Database = $database;
+        match database.pool() {
+            $crate::database::Pool::Sqlite(pool) => {
+                let object = database.checkout(pool.get()).await?;
+                let span =
+                    $crate::database::client_span(database.backend(), $operation, $collection);
                 object
                     .interact(move |$conn: &mut ::diesel::SqliteConnection| {
                         #[allow(unused_imports)]
                         use $crate::schema::sqlite::*;
-                        $body
+                        let _entered = span.enter();
+                        let outcome = $body;
+                        $crate::database::record_outcome(&outcome);
+                        outcome
                     })
                     .await
                     .map_err($crate::database::interact_error)?
             }
-            $crate::database::Database::Postgres(pool) => {
-                let object = pool.get().await.map_err($crate::database::pool_error)?;
+            $crate::database::Pool::Postgres(pool) => {
+                let object = database.checkout(pool.get()).await?;
+                let span =
+                    $crate::database::client_span(database.backend(), $operation, $collection);
                 object
                     .interact(move |$conn: &mut ::diesel::PgConnection| {
                         #[allow(unused_imports)]
                         use $crate::schema::postgres::*;
-                        $body
+                        let _entered = span.enter();
+                        let outcome = $body;
+                        $crate::database::record_outcome(&outcome);
+                        outcome
                     })
                     .await
                     .map_err($crate::database::interact_error)?
             }
         }
-    };
+    }};
 }
 pub(crate) use on_connection;
 

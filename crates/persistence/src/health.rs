@@ -18,7 +18,7 @@ impl HealthCheck for DatabaseReachable {
 
     async fn check(&self) -> Result<(), HealthCheckError> {
         let answer = async {
-            on_connection!(&self.0, |conn| {
+            on_connection!(&self.0, "SELECT", "", |conn| {
                 diesel::select(diesel::dsl::sql::<Integer>("1")).get_result::<i32>(conn)
             })
             .map_err(database_error)

@@ -18,7 +18,7 @@ mod settings;
 pub mod testing;
 mod users;
 
-pub use database::{Backend, Database};
+pub use database::{Backend, Database, Pool};
 pub use health::{DatabaseReachable, MigrationsApplied};
 pub use migrations::MigrationStatus;
 pub use revocations::DieselRevocationStore;

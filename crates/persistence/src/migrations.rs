@@ -145,16 +145,22 @@ impl Database {
     /// Applies every pending migration (under an advisory lock on PostgreSQL) and
     /// returns the names of those applied.
     pub async fn run_migrations(&self) -> anyhow::Result<Vec<String>> {
-        on_connection!(self, |conn| run_pending(conn))
+        on_connection!(self, "migrate", "__diesel_schema_migrations", |conn| {
+            run_pending(conn)
+        })
     }
 
     /// Reverts the last applied migration; `None` if none is applied.
     pub async fn revert_last_migration(&self) -> anyhow::Result<Option<String>> {
-        on_connection!(self, |conn| revert_last(conn))
+        on_connection!(self, "revert", "__diesel_schema_migrations", |conn| {
+            revert_last(conn)
+        })
     }
 
     /// Every known migration, oldest first, and whether it is applied.
     pub async fn migration_status(&self) -> anyhow::Result<Vec<MigrationStatus>> {
-        on_connection!(self, |conn| status(conn))
+        on_connection!(self, "SELECT", "__diesel_schema_migrations", |conn| status(
+            conn
+        ))
     }
 }

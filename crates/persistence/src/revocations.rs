@@ -8,23 +8,51 @@ use roster_domain::{
     ports::{RepositoryError, RevocationStore},
 };
 
+use opentelemetry::{
+    KeyValue,
+    metrics::{Counter, Meter},
+};
+
 use crate::database::{Database, database_error, on_connection};
 
 /// The `revoked_tokens` and `token_revocations` tables.
 #[derive(Debug, Clone)]
 pub struct DieselRevocationStore {
     database: Database,
+    revoked: Option<Counter<u64>>,
 }
 
 impl DieselRevocationStore {
     pub fn new(database: Database) -> Self {
-        Self { database }
+        Self {
+            database,
+            revoked: None,
+        }
+    }
+
+    /// Counts revocations in `roster.auth.tokens.revoked`, by scope: `token` (one token,
+    /// at logout) or `user` (every token of a user).
+    #[must_use]
+    pub fn with_metrics(mut self, meter: &Meter) -> Self {
+        self.revoked = Some(
+            meter
+                .u64_counter("roster.auth.tokens.revoked")
+                .with_unit("{revocation}")
+                .with_description("Token revocations, by scope")
+                .build(),
+        );
+        self
+    }
+
+    fn count(&self, scope: &'static str) {
+        if let Some(counter) = &self.revoked {
+            counter.add(1, &[KeyValue::new("scope", scope)]);
+        }
     }
 }
 
 #[async_trait]
 impl RevocationStore for DieselRevocationStore {
-    #[tracing::instrument(name = "db.revocations.revoke_token", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn revoke_token(
         &self,
         token_id: TokenId,
@@ -32,7 +60,7 @@ impl RevocationStore for DieselRevocationStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let (token_id, user_id) = (token_id.to_string(), user_id.to_string());
-        on_connection!(&self.database, |conn| {
+        on_connection!(&self.database, "INSERT", "revoked_tokens", |conn| {
             diesel::insert_into(revoked_tokens::table)
                 .values((
                     revoked_tokens::token_id.eq(token_id),
@@ -43,17 +71,17 @@ impl RevocationStore for DieselRevocationStore {
                 .execute(conn)
         })
         .map_err(database_error)?;
+        self.count("token");
         Ok(())
     }
 
-    #[tracing::instrument(name = "db.revocations.revoke_all", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn revoke_all(
         &self,
         user_id: UserId,
         before: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let user_id = user_id.to_string();
-        on_connection!(&self.database, |conn| {
+        on_connection!(&self.database, "UPSERT", "token_revocations", |conn| {
             conn.transaction(|conn| {
                 let current = token_revocations::table
                     .find(&user_id)
@@ -77,15 +105,15 @@ impl RevocationStore for DieselRevocationStore {
             })
         })
         .map_err(database_error)?;
+        self.count("user");
         Ok(())
     }
 
-    #[tracing::instrument(name = "db.revocations.is_revoked", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn is_revoked(&self, session: &Session) -> Result<bool, RepositoryError> {
         let token_id = session.token_id.to_string();
         let user_id = session.user_id.to_string();
         let issued_at = session.issued_at;
-        on_connection!(&self.database, |conn| {
+        on_connection!(&self.database, "SELECT", "revoked_tokens", |conn| {
             let single = diesel::select(diesel::dsl::exists(revoked_tokens::table.find(token_id)))
                 .get_result::<bool>(conn)?;
             if single {
@@ -101,14 +129,13 @@ impl RevocationStore for DieselRevocationStore {
         .map_err(database_error)
     }
 
-    #[tracing::instrument(name = "db.revocations.purge", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn purge_expired(
         &self,
         now: DateTime<Utc>,
         max_token_lifetime: chrono::Duration,
     ) -> Result<usize, RepositoryError> {
         let horizon = now - max_token_lifetime;
-        on_connection!(&self.database, |conn| {
+        on_connection!(&self.database, "DELETE", "revoked_tokens", |conn| {
             let tokens =
                 diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now)))
                     .execute(conn)?;

@@ -109,10 +109,9 @@ fn is_email_taken(error: &DieselError) -> bool {
 
 #[async_trait]
 impl UserRepository for DieselUserRepository {
-    #[tracing::instrument(name = "db.users.insert", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
         let row = UserRow::from_domain(user)?;
-        let result = on_connection!(&self.database, |conn| {
+        let result = on_connection!(&self.database, "INSERT", "users", |conn| {
             diesel::insert_into(users::table)
                 .values((
                     users::id.eq(row.id),
@@ -136,20 +135,18 @@ impl UserRepository for DieselUserRepository {
         }
     }
 
-    #[tracing::instrument(name = "db.users.find", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
         let id = id.to_string();
-        let row = on_connection!(&self.database, |conn| {
+        let row = on_connection!(&self.database, "SELECT", "users", |conn| {
             users::table.find(id).first::<UserRow>(conn).optional()
         })
         .map_err(database_error)?;
         row.map(UserRow::into_domain).transpose()
     }
 
-    #[tracing::instrument(name = "db.users.find_by_email", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
         let email = email.as_str().to_lowercase();
-        let row = on_connection!(&self.database, |conn| {
+        let row = on_connection!(&self.database, "SELECT", "users", |conn| {
             users::table
                 .filter(lower(users::email).eq(email))
                 .first::<UserRow>(conn)
@@ -159,16 +156,14 @@ impl UserRepository for DieselUserRepository {
         row.map(UserRow::into_domain).transpose()
     }
 
-    #[tracing::instrument(name = "db.users.has_users", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn has_users(&self) -> Result<bool, RepositoryError> {
-        on_connection!(&self.database, |conn| {
+        on_connection!(&self.database, "SELECT", "users", |conn| {
             diesel::select(diesel::dsl::exists(users::table.select(users::id)))
                 .get_result::<bool>(conn)
         })
         .map_err(database_error)
     }
 
-    #[tracing::instrument(name = "db.users.record_login", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn record_login(
         &self,
         id: UserId,
@@ -177,7 +172,7 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<(), RepositoryError> {
         let id = id.to_string();
         let rehashed = rehashed.map(|hash| hash.as_str().to_owned());
-        on_connection!(&self.database, |conn| {
+        on_connection!(&self.database, "UPDATE", "users", |conn| {
             let target = users::table.find(id);
             match rehashed {
                 Some(hash) => diesel::update(target)
@@ -195,11 +190,10 @@ impl UserRepository for DieselUserRepository {
         Ok(())
     }
 
-    #[tracing::instrument(name = "db.users.list", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn list(&self, page: PageRequest, limit: usize) -> Result<Vec<User>, RepositoryError> {
         let after = page.after.map(|id| id.to_string()).unwrap_or_default();
         let limit = i64::try_from(limit).context("page limit out of range")?;
-        let rows = on_connection!(&self.database, |conn| {
+        let rows = on_connection!(&self.database, "SELECT", "users", |conn| {
             users::table
                 .filter(users::id.gt(after))
                 .order(users::id.asc())
@@ -210,10 +204,9 @@ impl UserRepository for DieselUserRepository {
         rows.into_iter().map(UserRow::into_domain).collect()
     }
 
-    #[tracing::instrument(name = "db.users.update", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn update(&self, user: &User) -> Result<User, UpdateUserError> {
         let row = UserRow::from_domain(user)?;
-        let result = on_connection!(&self.database, |conn| {
+        let result = on_connection!(&self.database, "UPDATE", "users", |conn| {
             conn.transaction(|conn| {
                 let updated = diesel::update(
                     users::table
@@ -253,10 +246,9 @@ impl UserRepository for DieselUserRepository {
         }
     }
 
-    #[tracing::instrument(name = "db.users.delete", skip_all, fields(db.system.name = self.database.backend().name()))]
     async fn delete(&self, id: UserId) -> Result<(), DeleteUserError> {
         let id = id.to_string();
-        let deleted = on_connection!(&self.database, |conn| {
+        let deleted = on_connection!(&self.database, "DELETE", "users", |conn| {
             diesel::delete(users::table.find(id)).execute(conn)
         })
         .map_err(database_error)?;

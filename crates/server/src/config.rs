@@ -12,47 +12,21 @@ use roster_http::ServerSettings;
 
 use crate::auth_config::AuthSettings;
 use roster_persistence::DatabaseSettings;
+pub use roster_telemetry::{LogFormat, LogSettings, TelemetrySettings};
 use serde::{Deserialize, Serialize};
 
 /// The file read when neither `--config` nor `ROSTER_CONFIG` names one, if it exists.
 const DEFAULT_FILE: &str = "roster.yaml";
 
 /// Every setting of the service.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
-}
-
-/// The `log` section.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogSettings {
-    /// A `tracing` filter (`info`, `roster=debug,actix_web=warn`); `RUST_LOG` wins.
-    pub level: String,
-    pub format: LogFormat,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            level: "info".to_owned(),
-            format: LogFormat::Json,
-        }
-    }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// One JSON object per line, for log pipelines.
-    Json,
-    /// Human-readable, for a terminal.
-    Pretty,
+    pub telemetry: TelemetrySettings,
 }
 
 impl Settings {
@@ -87,9 +61,13 @@ impl Settings {
         ) {
             builder = builder.set_override("database.url", url.as_str())?;
         }
-        let settings: Self = builder
+        let mut settings: Self = builder
             .build()
             .and_then(Config::try_deserialize)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings
+            .telemetry
+            .apply_otel_env(env)
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         settings
             .validate()
@@ -114,9 +92,8 @@ impl Settings {
         self.server.validate()?;
         self.database.validate()?;
         self.auth.validate()?;
-        tracing_subscriber::EnvFilter::try_new(&self.log.level)
-            .map_err(|e| format!("log.level is not a valid filter: {e}"))?;
-        Ok(())
+        self.log.validate()?;
+        self.telemetry.validate()
     }
 
     /// The settings with secrets replaced by `***`, fit to print or log.
@@ -125,6 +102,7 @@ impl Settings {
         let mut copy = self.clone();
         copy.database.url = redact_url(&self.database.url);
         copy.auth = self.auth.redacted();
+        copy.telemetry = self.telemetry.redacted();
         copy
     }
 }

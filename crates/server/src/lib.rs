@@ -4,7 +4,6 @@
 pub mod auth_config;
 pub mod config;
 pub mod startup;
-pub mod telemetry;
 
 pub use config::Settings;
 pub use startup::{Application, ShutdownTrigger};

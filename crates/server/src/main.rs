@@ -12,7 +12,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use roster_domain::{Actor, Email, NewUser, Password, Role, Status, UserName};
 use roster_persistence::Database;
-use roster_server::{Application, Settings, config::redact_url, telemetry};
+use roster_server::{Application, Settings, config::redact_url};
+use roster_telemetry::Telemetry;
 
 /// Roster: a user-management REST service.
 #[derive(Debug, Parser)]
@@ -102,9 +103,19 @@ fn main() -> ExitCode {
 fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode> {
     match command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            telemetry::init(&settings.log)?;
-            runtime()?.block_on(serve(settings))?;
-            Ok(ExitCode::SUCCESS)
+            let runtime = runtime()?;
+            let telemetry =
+                runtime.block_on(async { Telemetry::init(&settings.log, &settings.telemetry) })?;
+            let served = runtime.block_on(serve(settings));
+            if let Err(error) = &served {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "the server stopped on an error"
+                );
+            }
+            // Outside `block_on`, with the runtime still up: the gRPC exporter runs on it.
+            telemetry.shutdown();
+            served.map(|()| ExitCode::SUCCESS)
         }
         Command::Migrate { action } => runtime()?.block_on(migrate(action, &settings)),
         Command::Config {

@@ -3,17 +3,22 @@
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use opentelemetry::metrics::{Meter, MeterProvider as _, noop::NoopMeterProvider};
 use roster_application::{AuthService, Ports, UserService};
 use roster_domain::{
     Email, NewUser, Password, PasswordPolicy, Role, Status, UserName,
     ports::{Clock as _, HealthCheck, RevocationStore as _, SystemClock},
 };
 use roster_events::LoggingEventPublisher;
-use roster_http::{ApiState, Readiness, Server, TrustedProxies, build_server};
+use roster_http::{
+    ApiState, MetricsText, Observability, Readiness, Server, TrustedProxies, build_metrics_server,
+    build_server,
+};
 use roster_persistence::{
     Database, DatabaseReachable, DieselRevocationStore, DieselUserRepository, MigrationsApplied,
 };
 use roster_security::{Argon2Hasher, BiscuitAuthority, InMemoryLoginThrottle};
+use roster_telemetry::Metrics;
 use tokio::sync::Notify;
 
 use crate::config::Settings;
@@ -21,7 +26,10 @@ use crate::config::Settings;
 /// A built application: its listener is bound and its database pool is open.
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
+    metrics_server: Option<Server>,
+    metrics: Metrics,
     database: Database,
     readiness: Readiness,
     shutdown: ShutdownTrigger,
@@ -53,7 +61,10 @@ impl Application {
     /// Opens the database (applying pending migrations when `database.auto_migrate`),
     /// wires the use cases and binds the listener (`server.port` 0 picks a free port).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let metrics = Metrics::new(&settings.telemetry)?;
+        let meter = metrics.meter();
         let database = Database::connect(&settings.database).await?;
+        database.instrument(&meter);
         if settings.database.auto_migrate {
             let applied = database
                 .run_migrations()
@@ -61,7 +72,7 @@ impl Application {
                 .context("cannot apply the database migrations")?;
             tracing::info!(backend = database.backend().name(), applied = ?applied, "database migrated");
         }
-        let services = Services::build(settings, &database)?;
+        let services = Services::build(settings, &database, &meter)?;
         if let Some(admin) = &settings.auth.bootstrap_admin {
             bootstrap_admin(&services.auth, admin).await?;
         }
@@ -74,17 +85,44 @@ impl Application {
         let listener = TcpListener::bind(address)
             .with_context(|| format!("cannot listen on {}:{}", address.0, address.1))?;
         let port = listener.local_addr()?.port();
+        let render: MetricsText = {
+            let metrics = metrics.clone();
+            Arc::new(move || metrics.render())
+        };
+        let metrics_settings = &settings.telemetry.metrics;
+        let (metrics_server, metrics_port) = match &metrics_settings.address {
+            Some(address) if metrics_settings.prometheus => {
+                let listener = TcpListener::bind(address)
+                    .with_context(|| format!("cannot listen on {address} for /metrics"))?;
+                let metrics_port = listener.local_addr()?.port();
+                tracing::info!(%address, port = metrics_port, "serving /metrics");
+                (
+                    Some(build_metrics_server(listener, render.clone())?),
+                    Some(metrics_port),
+                )
+            }
+            _ => (None, None),
+        };
+        let on_api_port = metrics_settings.prometheus && metrics_server.is_none();
         let state = ApiState {
             users: services.users,
             auth: services.auth,
             readiness: readiness.clone(),
             trusted_proxies: TrustedProxies(settings.server.trusted_proxies.clone()),
+            observability: Observability::new(
+                &meter,
+                settings.log.probes,
+                on_api_port.then_some(render),
+            ),
         };
         let server = build_server(listener, state, &settings.server)?;
         tracing::info!(host = %settings.server.host, port, backend = database.backend().name(), "listening");
         Ok(Self {
             port,
+            metrics_port,
             server,
+            metrics_server,
+            metrics,
             database,
             readiness,
             shutdown: ShutdownTrigger::default(),
@@ -99,6 +137,12 @@ impl Application {
         self.port
     }
 
+    /// The port of the separate `/metrics` listener, when `telemetry.metrics.address`
+    /// asks for one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
+    }
+
     /// A handle that starts the graceful shutdown.
     pub fn shutdown_trigger(&self) -> ShutdownTrigger {
         self.shutdown.clone()
@@ -111,6 +155,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             server,
+            metrics_server,
+            metrics,
             database,
             readiness,
             shutdown,
@@ -121,11 +167,24 @@ impl Application {
         } = self;
         let handle = server.handle();
         let mut server = tokio::spawn(server);
+        let metrics_handle = metrics_server.map(|metrics_server| {
+            let handle = metrics_server.handle();
+            tokio::spawn(metrics_server);
+            handle
+        });
+        let stopped = async {
+            if let Some(handle) = metrics_handle {
+                handle.stop(false).await;
+            }
+            // The last values go out before the process ends.
+            metrics.shutdown();
+        };
         let purging = tokio::spawn(purge_revocations(revocations, token_lifetime));
         tokio::select! {
             result = &mut server => {
                 purging.abort();
                 database.close();
+                stopped.await;
                 return result.context("the server task failed")?.context("the server failed");
             }
             signal = shutdown_requested(&shutdown) => {
@@ -138,6 +197,7 @@ impl Application {
         handle.stop(true).await;
         let result = server.await;
         database.close();
+        stopped.await;
         tracing::info!("shutdown complete");
         result
             .context("the server task failed")?
@@ -179,15 +239,16 @@ struct Services {
 }
 
 impl Services {
-    fn build(settings: &Settings, database: &Database) -> anyhow::Result<Self> {
+    fn build(settings: &Settings, database: &Database, meter: &Meter) -> anyhow::Result<Self> {
         let authority = Arc::new(BiscuitAuthority::new(
             settings.auth.signing_keys()?,
             settings.auth.token_lifetime,
         )?);
-        let revocations = Arc::new(DieselRevocationStore::new(database.clone()));
+        let revocations =
+            Arc::new(DieselRevocationStore::new(database.clone()).with_metrics(meter));
         let ports = Ports {
             users: Arc::new(DieselUserRepository::new(database.clone())),
-            events: Arc::new(LoggingEventPublisher),
+            events: Arc::new(LoggingEventPublisher::with_metrics(meter)),
             clock: Arc::new(SystemClock),
             authorizer: authority.clone(),
             hasher: Arc::new(Argon2Hasher::new(&settings.auth.password_hashing)?),
@@ -216,7 +277,8 @@ pub async fn admin_users(settings: &Settings) -> anyhow::Result<UserService> {
         .run_migrations()
         .await
         .context("cannot apply the database migrations")?;
-    Ok(Services::build(settings, &database)?.users)
+    let meter = NoopMeterProvider::new().meter("roster");
+    Ok(Services::build(settings, &database, &meter)?.users)
 }
 
 /// Creates the configured administrator when no user exists yet.

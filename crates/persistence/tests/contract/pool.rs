@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use roster_domain::ports::{RepositoryError, UserRepository};
-use roster_persistence::{Backend, Database, DatabaseSettings, DieselUserRepository};
+use roster_persistence::{Backend, Database, DatabaseSettings, DieselUserRepository, Pool};
 
 use crate::Context;
 
@@ -19,9 +19,9 @@ async fn an_exhausted_pool_reports_unavailable_after_the_wait_timeout(backend: B
         return;
     };
     // Hold the only connection.
-    let _held = match &ctx.database {
-        Database::Sqlite(pool) => Ok(pool.get().await.expect("connection")),
-        Database::Postgres(pool) => Err(pool.get().await.expect("connection")),
+    let _held = match ctx.database.pool() {
+        Pool::Sqlite(pool) => Ok(pool.get().await.expect("connection")),
+        Pool::Postgres(pool) => Err(pool.get().await.expect("connection")),
     };
 
     let started = Instant::now();

@@ -18,6 +18,7 @@ pub(crate) const PASSWORD: &str = "correct horse battery staple";
 pub(crate) struct TestApp {
     pub(crate) address: String,
     pub(crate) port: u16,
+    pub(crate) metrics_port: Option<u16>,
     /// Sends the administrator's token with every request.
     pub(crate) client: Client,
     /// Sends no credentials.
@@ -69,11 +70,13 @@ impl TestApp {
             .await
             .expect("the application builds");
         let port = application.port();
+        let metrics_port = application.metrics_port();
         let shutdown = application.shutdown_trigger();
         let server = tokio::spawn(application.run_until_stopped());
         let mut app = Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_port,
             client: Client::new(),
             anonymous: Client::new(),
             admin_id: None,

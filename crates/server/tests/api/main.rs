@@ -13,6 +13,7 @@ mod authz;
 mod cli;
 mod errors;
 mod helpers;
+mod metrics;
 mod probes;
 mod shutdown;
 mod users;

@@ -1,6 +1,7 @@
-//! Nothing secret or personal reaches the logs: every authentication and users
-//! endpoint is driven with known secrets while the production log format writes, at
-//! TRACE level, into a buffer that is then searched for them.
+//! Nothing secret or personal reaches the logs or the spans: every authentication and
+//! users endpoint is driven with known secrets while the production log format writes,
+//! at TRACE level, into a buffer, and every span is recorded as it would be exported;
+//! both are then searched for them.
 
 #![allow(
     clippy::expect_used,
@@ -19,9 +20,10 @@ use std::{
 };
 
 use helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use reqwest::StatusCode;
 use roster_persistence::Backend;
-use roster_server::{config::LogFormat, telemetry};
+use roster_telemetry::LogFormat;
 use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
 
@@ -46,18 +48,28 @@ impl Captured {
     }
 }
 
-/// The process-wide subscriber: production's JSON format, everything of ours at TRACE.
-fn captured() -> Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+/// The process-wide subscriber: production's JSON format, everything of ours at TRACE,
+/// and every span recorded as it would be exported.
+fn captured() -> (Captured, InMemorySpanExporter) {
+    static CAPTURED: OnceLock<(Captured, InMemorySpanExporter)> = OnceLock::new();
     CAPTURED
         .get_or_init(|| {
             let captured = Captured::default();
             let sink = captured.clone();
             let filter =
                 EnvFilter::new("trace,hyper=off,hyper_util=off,h2=off,reqwest=off,mio=off");
-            let subscriber = telemetry::subscriber(LogFormat::Json, filter, move || sink.clone());
+            let spans = InMemorySpanExporter::default();
+            let tracer_provider = SdkTracerProvider::builder()
+                .with_simple_exporter(spans.clone())
+                .build();
+            let subscriber = roster_telemetry::subscriber(
+                LogFormat::Json,
+                filter,
+                move || sink.clone(),
+                &tracer_provider,
+            );
             tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
-            captured
+            (captured, spans)
         })
         .clone()
 }
@@ -72,7 +84,7 @@ const NEW_PASSWORD: &str = "second very secret words";
 const WRONG: &str = "wrong secret guess";
 
 async fn no_secret_or_address_is_ever_logged(backend: Backend) {
-    let logs = captured();
+    let (logs, spans) = captured();
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
@@ -84,6 +96,25 @@ async fn no_secret_or_address_is_ever_logged(backend: Backend) {
     assert!(
         text.contains("request completed") && text.contains(&id),
         "the capture works and ids are logged"
+    );
+    let access_lines: Vec<Value> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "request completed")
+        .collect();
+    assert!(access_lines.len() > 10);
+    for line in &access_lines {
+        assert!(
+            line["trace_id"].as_str().is_some_and(|id| id.len() == 32)
+                && line["span_id"].as_str().is_some_and(|id| id.len() == 16)
+                && line["spans"][0]["request_id"].is_string(),
+            "every request's line carries its ids: {line}"
+        );
+    }
+    let exported = format!("{:?}", spans.get_finished_spans().expect("spans"));
+    assert!(
+        exported.contains("users.create") && exported.contains(&id),
+        "the span capture works"
     );
     let secrets = [
         EMAIL,
@@ -102,6 +133,7 @@ async fn no_secret_or_address_is_ever_logged(backend: Backend) {
         .chain(["$argon2id$", "ed25519-private"])
     {
         assert!(!text.contains(secret), "the logs contain {secret:?}");
+        assert!(!exported.contains(secret), "a span contains {secret:?}");
     }
 }
 

@@ -1,0 +1,152 @@
+//! `GET /metrics`: the Prometheus text format, with the HTTP, pool and business
+//! instruments, on the API port or on a port of its own.
+
+use reqwest::StatusCode;
+use roster_persistence::Backend;
+
+use crate::helpers::{ADMIN_EMAIL, TestApp};
+
+roster_persistence::backend_tests!(metrics_describe_the_traffic_and_the_pool);
+
+async fn metrics_describe_the_traffic_and_the_pool(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.created_user("counted@example.com", "Counted").await;
+    let missing = app.get("/api/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let failed = app.try_login(ADMIN_EMAIL, "not the password").await;
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+
+    let response = app
+        .anonymous
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/plain; version=0.0.4")),
+        "{:?}",
+        response.headers()
+    );
+    let text = response.text().await.expect("text");
+    let has = |prefix: &str, parts: &[&str]| {
+        text.lines()
+            .any(|line| line.starts_with(prefix) && parts.iter().all(|part| line.contains(part)))
+    };
+
+    assert!(
+        text.contains("# TYPE http_server_request_duration_seconds histogram"),
+        "{text}"
+    );
+    for (route, status) in [
+        ("/api/v1/users", "201"),
+        ("/api/v1/users/{id}", "404"),
+        ("/api/v1/auth/token", "401"),
+    ] {
+        assert!(
+            has(
+                "http_server_request_duration_seconds_count{",
+                &[
+                    &format!("http_route=\"{route}\""),
+                    &format!("http_response_status_code=\"{status}\""),
+                    "http_request_method=",
+                    "url_scheme=\"http\"",
+                ],
+            ),
+            "{route} {status}: {text}"
+        );
+    }
+    assert!(
+        has(
+            "http_server_active_requests{",
+            &["http_request_method=\"GET\""]
+        ),
+        "{text}"
+    );
+    let system = format!("db_system_name=\"{}\"", backend.name());
+    for state in ["idle", "used"] {
+        assert!(
+            has(
+                "db_client_connection_count{",
+                &[&format!("db_client_connection_state=\"{state}\""), &system],
+            ),
+            "{text}"
+        );
+    }
+    for gauge in [
+        "db_client_connection_max{",
+        "db_client_connection_pending_requests{",
+        "db_client_connection_wait_time_seconds_count{",
+    ] {
+        assert!(has(gauge, &[&system]), "{gauge}: {text}");
+    }
+    // The bootstrap administrator and the user created above.
+    assert!(has("roster_users_created_total{", &[" 2"]), "{text}");
+    assert!(
+        has("roster_auth_logins_total{", &["outcome=\"failed\"", " 1"]),
+        "{text}"
+    );
+    assert!(
+        has("roster_auth_logins_total{", &["outcome=\"succeeded\""]),
+        "{text}"
+    );
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_move_to_a_port_of_their_own_or_be_turned_off() {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.telemetry.metrics.address = Some("127.0.0.1:0".to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let on_api = app
+        .anonymous
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(
+        on_api.status(),
+        StatusCode::NOT_FOUND,
+        "not on the API port"
+    );
+    let port = app.metrics_port.expect("a metrics port");
+    let scraped = app
+        .anonymous
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(
+        scraped
+            .text()
+            .await
+            .expect("text")
+            .contains("db_client_connection_max")
+    );
+    app.stop().await.expect("clean stop");
+
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.telemetry.metrics.prometheus = false;
+    })
+    .await
+    else {
+        return;
+    };
+    let off = app
+        .anonymous
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(off.status(), StatusCode::NOT_FOUND);
+    app.stop().await.expect("clean stop");
+}
