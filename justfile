@@ -38,6 +38,10 @@ run-postgres:
 ci:
     bash .ci/run
 
+# Scrape /metrics after some traffic and lint it with promtool (apt-get install prometheus).
+metrics-check:
+    bash .ci/metrics-check.sh
+
 # Build the container image with podman (roster:dev) from the Dockerfile as it is.
 image:
     bash .ci/image.sh
@@ -49,3 +53,7 @@ image-smoke:
 # Benchmarks (criterion): password hashing cost and per-request token verification.
 bench:
     cargo bench -p roster-security --bench auth
+
+# Throughput of GET /api/v1/users/{id} with telemetry off, exporting, and exporting to nowhere (needs wrk).
+bench-telemetry:
+    bash .ci/bench-telemetry.sh

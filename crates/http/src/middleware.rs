@@ -80,20 +80,21 @@ pub(crate) struct RequestSpan;
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = RequestId::from_request(request);
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+        // No route for unmatched paths: never the raw path, whose values are unbounded.
+        let route = request.match_pattern();
         let method = request.method().as_str().to_owned();
         let connection = request.connection_info().clone();
         let (host, port) = split_host_port(connection.host());
         let span = tracing::info_span!(
             "HTTP request",
-            otel.name = format!("{method} {route}"),
+            otel.name = route
+                .as_ref()
+                .map_or_else(|| method.clone(), |route| format!("{method} {route}")),
             otel.kind = "server",
             otel.status_code = Empty,
             request_id = %request_id.0,
             http.request.method = %method,
-            http.route = %route,
+            http.route = route,
             http.response.status_code = Empty,
             url.path = request.path(),
             url.scheme = connection.scheme(),
@@ -145,7 +146,7 @@ impl RootSpanBuilder for RequestSpan {
         span.in_scope(|| {
             tracing::info!(
                 http.request.method = %request.method(),
-                http.route = request.match_pattern().as_deref().unwrap_or("unmatched"),
+                http.route = request.match_pattern(),
                 http.response.status_code = status.as_u16(),
                 latency_ms,
                 "request completed"

@@ -11,6 +11,14 @@ use prometheus::{Encoder as _, TextEncoder};
 
 use crate::settings::{Protocol, TelemetrySettings};
 
+/// Metric names that break a Prometheus convention once translated, and their names in
+/// `/metrics`. The semantic conventions' `db.client.connection.count` is a gauge, and
+/// only histograms and summaries may end in `_count` (`promtool check metrics` says
+/// so); it keeps the name it had in the conventions before 1.26. OTLP keeps the
+/// current name.
+const PROMETHEUS_RENAMES: &[(&str, &str)] =
+    &[("db_client_connection_count", "db_client_connections_usage")];
+
 /// The service's meter provider. Cloning shares it.
 #[derive(Clone)]
 pub struct Metrics {
@@ -84,9 +92,18 @@ impl Metrics {
 
     /// The current values in the Prometheus text exposition format.
     pub fn render(&self) -> anyhow::Result<String> {
+        let mut families = self.registry.gather();
+        for family in &mut families {
+            if let Some((_, renamed)) = PROMETHEUS_RENAMES
+                .iter()
+                .find(|(name, _)| *name == family.name())
+            {
+                family.set_name((*renamed).to_owned());
+            }
+        }
         let mut text = Vec::new();
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut text)
+            .encode(&families, &mut text)
             .context("cannot encode the metrics")?;
         String::from_utf8(text).context("the metrics are not UTF-8")
     }

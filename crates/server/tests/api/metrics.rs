@@ -71,7 +71,7 @@ async fn metrics_describe_the_traffic_and_the_pool(backend: Backend) {
     for state in ["idle", "used"] {
         assert!(
             has(
-                "db_client_connection_count{",
+                "db_client_connections_usage{",
                 &[&format!("db_client_connection_state=\"{state}\""), &system],
             ),
             "{text}"

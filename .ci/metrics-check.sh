@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Checks `/metrics` with Prometheus' own linter (`just metrics-check`): runs the server
+# on a throw-away SQLite file, sends a little traffic (a login, a failed login, a
+# created user, a 404), scrapes, and runs `promtool check metrics` on the result.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+command -v promtool >/dev/null || { echo "promtool is missing: apt-get install prometheus" >&2; exit 1; }
+
+cargo build --quiet -p roster-server
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+binary=$PWD/target/debug/roster
+# In the scratch folder: the database and the generated signing key land there.
+(cd "$work" && ROSTER__SERVER__PORT=$port \
+  ROSTER__AUTH__BOOTSTRAP_ADMIN__EMAIL=admin@example.com \
+  ROSTER__AUTH__BOOTSTRAP_ADMIN__PASSWORD="metrics check password" \
+  exec "$binary" serve > "$work/log" 2>&1) &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+for _ in $(seq 300); do
+  curl -fsS "$base/health" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { cat "$work/log" >&2; echo "roster exited" >&2; exit 1; }
+  sleep 0.1
+done
+login() { curl -sS -H 'content-type: application/json' -d "{\"email\":\"admin@example.com\",\"password\":\"$1\"}" "$base/api/v1/auth/token"; }
+login "wrong password" >/dev/null
+token=$(login "metrics check password" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+curl -fsS -H "authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"email":"someone@example.com","name":"Someone","password":"a long enough password"}' \
+  "$base/api/v1/users" >/dev/null
+curl -sS -o /dev/null -H "authorization: Bearer $token" "$base/api/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+curl -fsS "$base/metrics" > "$work/metrics.txt"
+promtool check metrics < "$work/metrics.txt"
+echo "/metrics: $(grep -c '^# TYPE' "$work/metrics.txt") metric families, promtool finds nothing to complain about"
