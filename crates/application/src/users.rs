@@ -5,7 +5,7 @@ mod credentials;
 use anyhow::anyhow;
 use roster_domain::{
     AccessRequest, Actor, NewUser, Operation, PageRequest, PasswordPolicy, PasswordRejection,
-    Resource, Status, User, UserEvent, UserEventKind, UserId, UserReplacement,
+    Resource, Status, User, UserEvent, UserEventKind, UserId, UserPatch, UserReplacement,
     ports::{
         AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError, UpdateUserError,
     },
@@ -23,6 +23,10 @@ pub enum UsersError {
     /// The user kept changing under a replacement; the caller may retry.
     #[error("the user was changed concurrently; retry")]
     Conflict,
+    /// The caller's precondition (an expected version) does not hold: the user's
+    /// version is `current`.
+    #[error("the user's version is {current}, not the expected one")]
+    PreconditionFailed { current: u64 },
     #[error("authentication required")]
     Unauthenticated,
     #[error("not allowed")]
@@ -175,14 +179,42 @@ impl UserService {
     /// Replaces the user's e-mail, name, role and status. Changing the role or the
     /// status needs the `admin` operation; disabling revokes the user's tokens.
     ///
-    /// Re-reads and retries when another writer got in between (last writer wins, but
-    /// no write is lost half-way); `Conflict` if that keeps happening.
+    /// Without `if_version`, re-reads and retries when another writer got in between
+    /// (last writer wins, but no write is lost half-way), and `Conflict` if that keeps
+    /// happening. With it (the versions `If-Match` names), the change applies only to
+    /// one of those versions: `PreconditionFailed` otherwise, so no update is lost.
     #[tracing::instrument(name = "users.replace", skip_all, fields(actor = %actor.label(), user.id = %id))]
     pub async fn replace(
         &self,
         actor: &Actor,
         id: UserId,
         replacement: UserReplacement,
+        if_version: Option<Vec<u64>>,
+    ) -> Result<User, UsersError> {
+        self.change(actor, id, if_version, |_| replacement.clone())
+            .await
+    }
+
+    /// Changes the given fields only (a JSON merge patch), with the rules of
+    /// [`replace`](Self::replace) for each changed field.
+    #[tracing::instrument(name = "users.patch", skip_all, fields(actor = %actor.label(), user.id = %id))]
+    pub async fn patch(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        patch: UserPatch,
+        if_version: Option<Vec<u64>>,
+    ) -> Result<User, UsersError> {
+        self.change(actor, id, if_version, |current| patch.applied_to(current))
+            .await
+    }
+
+    async fn change(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        if_version: Option<Vec<u64>>,
+        replacement: impl Fn(&User) -> UserReplacement,
     ) -> Result<User, UsersError> {
         self.authorize(actor, Operation::Write, Resource::User(id))?;
         for _ in 0..REPLACE_ATTEMPTS {
@@ -192,12 +224,21 @@ impl UserService {
                 .find(id)
                 .await?
                 .ok_or(UsersError::NotFound(id))?;
+            if if_version
+                .as_ref()
+                .is_some_and(|accepted| !accepted.contains(&current.version))
+            {
+                return Err(UsersError::PreconditionFailed {
+                    current: current.version,
+                });
+            }
+            let replacement = replacement(&current);
             if replacement.role != current.role || replacement.status != current.status {
                 self.authorize(actor, Operation::Admin, Resource::User(id))?;
             }
             let disabling =
                 current.status != Status::Disabled && replacement.status == Status::Disabled;
-            let changed = current.replaced(replacement.clone(), self.ports.clock.now());
+            let changed = current.replaced(replacement, self.ports.clock.now());
             match self.ports.users.update(&changed).await {
                 Ok(stored) => {
                     if disabling {
@@ -208,6 +249,16 @@ impl UserService {
                     }
                     self.publish(actor, UserEventKind::Updated, id).await;
                     return Ok(stored);
+                }
+                Err(UpdateUserError::VersionConflict) if if_version.is_some() => {
+                    // Changed between the read and the write: the precondition no
+                    // longer holds. Report the version now stored.
+                    let current = self.ports.users.find(id).await?;
+                    return Err(current.map_or(UsersError::NotFound(id), |user| {
+                        UsersError::PreconditionFailed {
+                            current: user.version,
+                        }
+                    }));
                 }
                 Err(UpdateUserError::VersionConflict) => {
                     tracing::debug!("user changed concurrently; retrying");
@@ -220,14 +271,27 @@ impl UserService {
         Err(UsersError::Conflict)
     }
 
-    /// Deletes the user and revokes their tokens; `NotFound` if there is none.
+    /// Deletes the user and revokes their tokens; `NotFound` if there is none, and
+    /// `PreconditionFailed` if `if_version` is given and does not hold the stored version.
     #[tracing::instrument(name = "users.delete", skip_all, fields(actor = %actor.label(), user.id = %id))]
-    pub async fn delete(&self, actor: &Actor, id: UserId) -> Result<(), UsersError> {
+    pub async fn delete(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        if_version: Option<Vec<u64>>,
+    ) -> Result<(), UsersError> {
         self.authorize(actor, Operation::Delete, Resource::User(id))?;
-        self.ports.users.delete(id).await.map_err(|e| match e {
-            DeleteUserError::NotFound => UsersError::NotFound(id),
-            DeleteUserError::Repository(e) => e.into(),
-        })?;
+        self.ports
+            .users
+            .delete(id, if_version)
+            .await
+            .map_err(|e| match e {
+                DeleteUserError::NotFound => UsersError::NotFound(id),
+                DeleteUserError::VersionConflict { current } => {
+                    UsersError::PreconditionFailed { current }
+                }
+                DeleteUserError::Repository(e) => e.into(),
+            })?;
         self.ports
             .revocations
             .revoke_all(id, self.ports.clock.now())

@@ -19,5 +19,5 @@ pub use page::{PageRequest, PageSize, PageSizeError};
 pub use user::{
     Email, EmailError, NewUser, Password, PasswordHash, PasswordHashError, PasswordPolicy,
     PasswordRejection, Role, RoleError, Status, StatusError, User, UserId, UserIdError, UserName,
-    UserNameError, UserReplacement,
+    UserNameError, UserPatch, UserReplacement,
 };

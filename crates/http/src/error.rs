@@ -66,6 +66,12 @@ pub enum ApiError {
     EmailTaken(String),
     #[error("{0}")]
     Conflict(String),
+    /// `If-Match` names another version (412); the response carries the current `ETag`.
+    #[error("the user's version is {current}; If-Match names another")]
+    PreconditionFailed { current: u64 },
+    /// A write without `If-Match` while `api.require_if_match` is on (428).
+    #[error("this write needs an If-Match header with the user's ETag")]
+    PreconditionRequired,
     /// A dependency is overloaded or down; the client should retry (503).
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -95,6 +101,14 @@ impl ApiError {
             Self::BadRequest(_) => ("urn:roster:problem:malformed-request", "Malformed request"),
             Self::EmailTaken(_) => ("urn:roster:problem:email-taken", "E-mail address taken"),
             Self::Conflict(_) => ("urn:roster:problem:conflict", "Concurrent modification"),
+            Self::PreconditionFailed { .. } => (
+                "urn:roster:problem:precondition-failed",
+                "Precondition failed",
+            ),
+            Self::PreconditionRequired => (
+                "urn:roster:problem:precondition-required",
+                "Precondition required",
+            ),
             Self::Unauthenticated { .. } => (
                 "urn:roster:problem:unauthenticated",
                 "Authentication required",
@@ -142,6 +156,8 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken(_) | Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::Unauthenticated { .. } | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -213,6 +229,9 @@ impl ApiError {
             Self::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            Self::PreconditionFailed { current } => {
+                response.insert_header(header::ETag(crate::conditional::etag(*current)));
+            }
             _ => {}
         }
         response.json(problem)
@@ -227,6 +246,7 @@ impl From<UsersError> for ApiError {
                 Self::EmailTaken("another user already has this e-mail address".to_owned())
             }
             UsersError::Conflict => Self::Conflict(error.to_string()),
+            UsersError::PreconditionFailed { current } => Self::PreconditionFailed { current },
             UsersError::Unauthenticated => Self::Unauthenticated {
                 error: None,
                 description: error.to_string(),
@@ -269,6 +289,19 @@ impl FieldErrors {
                 None
             }
         }
+    }
+
+    /// Records that `field` is invalid.
+    pub(crate) fn push(&mut self, field: &str, message: &str) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.to_owned(),
+            rule: None,
+        });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     pub(crate) fn into_error(self) -> ApiError {

@@ -6,6 +6,7 @@
 
 mod auth;
 mod caller;
+mod conditional;
 mod error;
 mod middleware;
 mod observability;
@@ -21,4 +22,4 @@ pub use error::{ApiError, FieldError};
 pub use observability::{MetricsText, Observability};
 pub use probes::Readiness;
 pub use server::{ApiState, build_metrics_server, build_server};
-pub use settings::ServerSettings;
+pub use settings::{ApiSettings, ServerSettings};

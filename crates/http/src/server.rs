@@ -14,11 +14,12 @@ use tracing_actix_web::TracingLogger;
 use crate::{
     auth,
     caller::TrustedProxies,
+    conditional::WriteRules,
     error::{ApiError, json_error, path_error, query_error},
     middleware::{RequestSpan, guard},
     observability::{self, MetricsText, Observability},
     probes::{self, Readiness},
-    settings::ServerSettings,
+    settings::{ApiSettings, ServerSettings},
     users,
 };
 
@@ -30,6 +31,7 @@ pub struct ApiState {
     pub readiness: Readiness,
     pub trusted_proxies: TrustedProxies,
     pub observability: Observability,
+    pub api: ApiSettings,
 }
 
 /// Builds the server on an already bound listener (port 0 in tests). Signals are not
@@ -46,7 +48,11 @@ pub fn build_server(
     let readiness = web::Data::new(state.readiness);
     let metrics_text = state.observability.metrics_text.clone().map(web::Data::new);
     let observability = web::Data::new(state.observability);
+    let write_rules = web::Data::new(WriteRules {
+        require_if_match: state.api.require_if_match,
+    });
     let json_body_limit = settings.json_body_limit;
+    let body_limit = web::Data::new(users::BodyLimit(json_body_limit));
     let mut server = HttpServer::new(move || {
         App::new()
             // Outermost last: the span wraps everything, the guard sits inside it.
@@ -57,6 +63,8 @@ pub fn build_server(
             .app_data(proxies.clone())
             .app_data(readiness.clone())
             .app_data(observability.clone())
+            .app_data(write_rules.clone())
+            .app_data(body_limit.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(json_body_limit)
@@ -132,9 +140,10 @@ fn routes(config: &mut ServiceConfig) {
                         .route(web::post().to(users::create)),
                 )
                 .service(
-                    resource("/users/{id}", "GET, PUT, DELETE")
+                    resource("/users/{id}", "GET, PUT, PATCH, DELETE")
                         .route(web::get().to(users::get))
                         .route(web::put().to(users::replace))
+                        .route(web::patch().to(users::patch))
                         .route(web::delete().to(users::delete)),
                 ),
         );

@@ -82,3 +82,11 @@ impl ServerSettings {
         Ok(())
     }
 }
+
+/// The `api` section: how the REST API treats its clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// Writes to a user (`PUT`, `PATCH`, `DELETE`) must carry `If-Match` (428 without).
+    pub require_if_match: bool,
+}

@@ -1,16 +1,22 @@
 //! `/api/v1/users`: request and response bodies, and the handlers.
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::header::{self, ETag},
+    web,
+};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
 use roster_application::{UserPage, UserService};
 use roster_domain::{
     Email, NewUser, PageRequest, PageSize, Password, Role, Status, User, UserId, UserName,
-    UserReplacement,
+    UserPatch, UserReplacement,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::{
     caller::Caller,
+    conditional::{self, WriteRules},
     error::{ApiError, FieldErrors},
 };
 
@@ -171,24 +177,38 @@ pub(crate) async fn create(
     let user = users.create(&caller.0, new).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
+        .insert_header(ETag(conditional::etag(user.version)))
         .json(UserResponse::from(user)))
 }
 
+/// 200 with the user and its `ETag`, or 304 when `If-None-Match` names it.
+fn representation(request: &HttpRequest, user: User) -> HttpResponse {
+    let tag = ETag(conditional::etag(user.version));
+    if conditional::not_modified(request, user.version) {
+        return HttpResponse::NotModified().insert_header(tag).finish();
+    }
+    HttpResponse::Ok()
+        .insert_header(tag)
+        .json(UserResponse::from(user))
+}
+
 pub(crate) async fn get(
+    request: HttpRequest,
     users: web::Data<UserService>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = users.get(&caller.0, parse_id(&id)?).await?;
-    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+    Ok(representation(&request, user))
 }
 
 pub(crate) async fn me(
+    request: HttpRequest,
     users: web::Data<UserService>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let user = users.me(&caller.0).await?;
-    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+    Ok(representation(&request, user))
 }
 
 pub(crate) async fn list(
@@ -214,24 +234,133 @@ pub(crate) async fn list(
     }))
 }
 
+/// 200 with the changed user and its new `ETag`.
+fn changed(user: User) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ETag(conditional::etag(user.version)))
+        .json(UserResponse::from(user))
+}
+
 pub(crate) async fn replace(
+    request: HttpRequest,
     users: web::Data<UserService>,
+    rules: web::Data<WriteRules>,
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<ReplaceUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
+    let if_version = conditional::if_match(&request, **rules)?;
     let replacement = body.into_inner().try_into_domain()?;
-    let user = users.replace(&caller.0, id, replacement).await?;
-    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+    let user = users
+        .replace(&caller.0, id, replacement, if_version)
+        .await?;
+    Ok(changed(user))
+}
+
+/// The media type of `PATCH` bodies (RFC 7396).
+const MERGE_PATCH: &str = "application/merge-patch+json";
+
+/// `PATCH /api/v1/users/{id}`: a JSON merge patch of `email`, `name`, `role` and
+/// `status`. Absent members stay as they are; none may be removed (`null`).
+pub(crate) async fn patch(
+    request: HttpRequest,
+    users: web::Data<UserService>,
+    rules: web::Data<WriteRules>,
+    limit: web::Data<BodyLimit>,
+    caller: Caller,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let if_version = conditional::if_match(&request, **rules)?;
+    let media_type = actix_web::HttpMessage::mime_type(&request).ok().flatten();
+    if media_type.as_ref().map(mime::Mime::essence_str) != Some(MERGE_PATCH) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the body must be a JSON merge patch (Content-Type: {MERGE_PATCH})"
+        )));
+    }
+    let body = read_body(payload, limit.0).await?;
+    let patch = parse_merge_patch(&body)?;
+    let user = users.patch(&caller.0, id, patch, if_version).await?;
+    Ok(changed(user))
+}
+
+/// The largest request body, for handlers that read theirs by hand.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit(pub(crate) usize);
+
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("unreadable body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The members a merge patch may set.
+const PATCHABLE: [&str; 4] = ["email", "name", "role", "status"];
+
+fn parse_merge_patch(body: &[u8]) -> Result<UserPatch, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    let serde_json::Value::Object(members) = value else {
+        return Err(ApiError::BadRequest(
+            "invalid body: a merge patch of a user must be a JSON object".to_owned(),
+        ));
+    };
+    if let Some(unknown) = members
+        .keys()
+        .find(|key| !PATCHABLE.contains(&key.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "invalid body: unknown field `{unknown}`, expected one of {}",
+            PATCHABLE.join(", ")
+        )));
+    }
+    let mut errors = FieldErrors::default();
+    let mut text = |field: &'static str| -> Option<String> {
+        match members.get(field) {
+            None => None,
+            Some(serde_json::Value::String(text)) => Some(text.clone()),
+            Some(serde_json::Value::Null) => {
+                errors.push(field, "cannot be removed");
+                None
+            }
+            Some(_) => {
+                errors.push(field, "must be a string");
+                None
+            }
+        }
+    };
+    let (email, name, role, status) = (text("email"), text("name"), text("role"), text("status"));
+    let patch = UserPatch {
+        email: email.and_then(|v| errors.check("email", Email::parse(&v))),
+        name: name.and_then(|v| errors.check("name", UserName::parse(&v))),
+        role: role.and_then(|v| errors.check("role", v.parse::<Role>())),
+        status: status.and_then(|v| errors.check("status", v.parse::<Status>())),
+    };
+    if errors.is_empty() {
+        Ok(patch)
+    } else {
+        Err(errors.into_error())
+    }
 }
 
 pub(crate) async fn delete(
+    request: HttpRequest,
     users: web::Data<UserService>,
+    rules: web::Data<WriteRules>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    users.delete(&caller.0, parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    let if_version = conditional::if_match(&request, **rules)?;
+    users.delete(&caller.0, id, if_version).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

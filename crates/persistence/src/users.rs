@@ -246,16 +246,49 @@ impl UserRepository for DieselUserRepository {
         }
     }
 
-    async fn delete(&self, id: UserId) -> Result<(), DeleteUserError> {
+    async fn delete(
+        &self,
+        id: UserId,
+        accepted_versions: Option<Vec<u64>>,
+    ) -> Result<(), DeleteUserError> {
         let id = id.to_string();
-        let deleted = on_connection!(&self.database, "DELETE", "users", |conn| {
-            diesel::delete(users::table.find(id)).execute(conn)
+        // Versions beyond i64 cannot be stored, so they match nothing.
+        let accepted: Option<Vec<i64>> = accepted_versions.map(|versions| {
+            versions
+                .into_iter()
+                .filter_map(|v| i64::try_from(v).ok())
+                .collect()
+        });
+        // Deleted, or else the version found (None: no such user), in one transaction.
+        let outcome = on_connection!(&self.database, "DELETE", "users", |conn| {
+            conn.transaction(|conn| {
+                let deleted = match &accepted {
+                    None => diesel::delete(users::table.find(&id)).execute(conn)?,
+                    Some(versions) => diesel::delete(
+                        users::table
+                            .find(&id)
+                            .filter(users::version.eq_any(versions)),
+                    )
+                    .execute(conn)?,
+                };
+                if deleted > 0 {
+                    return Ok::<_, DieselError>(Ok(()));
+                }
+                let found = users::table
+                    .find(&id)
+                    .select(users::version)
+                    .first::<i64>(conn)
+                    .optional()?;
+                Ok(Err(found))
+            })
         })
         .map_err(database_error)?;
-        if deleted == 0 {
-            Err(DeleteUserError::NotFound)
-        } else {
-            Ok(())
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(None) => Err(DeleteUserError::NotFound),
+            Err(Some(current)) => Err(DeleteUserError::VersionConflict {
+                current: u64::try_from(current).unwrap_or_default(),
+            }),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::{
 
 use anyhow::Context as _;
 use config::{Config, Environment, File, FileFormat};
-use roster_http::ServerSettings;
+use roster_http::{ApiSettings, ServerSettings};
 
 use crate::auth_config::AuthSettings;
 use roster_persistence::DatabaseSettings;
@@ -23,6 +23,7 @@ const DEFAULT_FILE: &str = "roster.yaml";
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub api: ApiSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,

@@ -109,6 +109,7 @@ impl Application {
             auth: services.auth,
             readiness: readiness.clone(),
             trusted_proxies: TrustedProxies(settings.server.trusted_proxies.clone()),
+            api: settings.api.clone(),
             observability: Observability::new(
                 &meter,
                 settings.log.probes,

@@ -288,6 +288,7 @@ async fn replace_writes_over_the_read_version_and_disabling_revokes_tokens() -> 
             &Actor::System,
             id,
             replacement("new@example.com", Role::Admin, Status::Disabled),
+            None,
         )
         .await?;
 
@@ -311,6 +312,7 @@ async fn changing_role_or_status_needs_the_admin_operation() {
             &member(me.id),
             me.id,
             replacement("me@example.com", Role::Admin, Status::Active),
+            None,
         )
         .await;
 
@@ -335,6 +337,7 @@ async fn a_member_may_change_their_own_name_and_email() -> TestResult {
             &member(me.id),
             me.id,
             replacement("new-me@example.com", Role::Member, Status::Active),
+            None,
         )
         .await?;
 
@@ -373,6 +376,7 @@ async fn replace_retries_after_a_concurrent_change_then_gives_up() -> TestResult
             &Actor::System,
             id,
             replacement("b@example.com", Role::Member, Status::Active),
+            None,
         )
         .await?;
     assert_eq!(
@@ -396,6 +400,7 @@ async fn replace_retries_after_a_concurrent_change_then_gives_up() -> TestResult
             &Actor::System,
             id,
             replacement("b@example.com", Role::Member, Status::Active),
+            None,
         )
         .await;
     assert!(matches!(result, Err(UsersError::Conflict)), "{result:?}");
@@ -411,6 +416,7 @@ async fn replace_reports_missing_users_and_taken_emails() {
             &Actor::System,
             UserId::generate(),
             replacement("b@example.com", Role::Member, Status::Active),
+            None,
         )
         .await;
     assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
@@ -427,6 +433,7 @@ async fn replace_reports_missing_users_and_taken_emails() {
             &Actor::System,
             user.id,
             replacement("b@example.com", Role::Member, Status::Active),
+            None,
         )
         .await;
     assert!(matches!(result, Err(UsersError::EmailTaken)), "{result:?}");
@@ -439,9 +446,9 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
     mocks
         .users
         .expect_delete()
-        .with(eq(id))
+        .with(eq(id), eq(None))
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(()));
     mocks
         .revocations
         .expect_revoke_all()
@@ -450,7 +457,7 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
         .returning(|_, _| Ok(()));
     let published = mocks.published.clone();
 
-    service(mocks).delete(&Actor::System, id).await?;
+    service(mocks).delete(&Actor::System, id, None).await?;
 
     let deleted = published
         .lock()
@@ -463,8 +470,8 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
     mocks
         .users
         .expect_delete()
-        .returning(|_| Err(DeleteUserError::NotFound));
-    let result = service(mocks).delete(&Actor::System, id).await;
+        .returning(|_, _| Err(DeleteUserError::NotFound));
+    let result = service(mocks).delete(&Actor::System, id, None).await;
     assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
     Ok(())
 }
@@ -604,4 +611,133 @@ async fn revoking_tokens_needs_admin_and_an_existing_user() -> TestResult {
         .await;
     assert!(matches!(result, Err(UsersError::Forbidden)), "{result:?}");
     Ok(())
+}
+
+#[tokio::test]
+async fn a_write_with_a_stale_version_fails_its_precondition_and_changes_nothing() {
+    let user = stored_user("a@example.com", 4);
+    let mut mocks = Mocks::new();
+    mocks.finding(&user);
+    mocks.users.expect_update().never();
+    let result = service(mocks)
+        .replace(
+            &Actor::System,
+            user.id,
+            replacement("b@example.com", Role::Member, Status::Active),
+            Some(vec![2, 3]),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(UsersError::PreconditionFailed { current: 4 })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_conditional_write_that_loses_a_race_is_not_retried() {
+    let user = stored_user("a@example.com", 4);
+    let newer = User {
+        version: 5,
+        ..user.clone()
+    };
+    let mut mocks = Mocks::new();
+    let mut reads = vec![newer, user.clone()];
+    mocks
+        .users
+        .expect_find()
+        .times(2)
+        .returning(move |_| Ok(reads.pop()));
+    mocks
+        .users
+        .expect_update()
+        .times(1)
+        .returning(|_| Err(UpdateUserError::VersionConflict));
+    let result = service(mocks)
+        .patch(
+            &Actor::System,
+            user.id,
+            UserPatch {
+                name: Some(roster_domain::UserName::parse("B").expect("name")),
+                ..UserPatch::default()
+            },
+            Some(vec![4]),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(UsersError::PreconditionFailed { current: 5 })),
+        "the other writer's version is reported: {result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_patch_changes_only_its_fields_and_a_role_change_needs_admin() -> TestResult {
+    let me = stored_user("me@example.com", 2);
+    let mut mocks = Mocks::new();
+    mocks.finding(&me);
+    let original = me.clone();
+    mocks
+        .users
+        .expect_update()
+        .withf(move |u| {
+            u.name.as_str() == "New Name"
+                && u.email == original.email
+                && u.role == original.role
+                && u.status == original.status
+        })
+        .times(1)
+        .returning(|u| {
+            Ok(User {
+                version: u.version + 1,
+                ..u.clone()
+            })
+        });
+    let renamed = service(mocks)
+        .patch(
+            &member(me.id),
+            me.id,
+            UserPatch {
+                name: Some(roster_domain::UserName::parse("New Name")?),
+                ..UserPatch::default()
+            },
+            Some(vec![2]),
+        )
+        .await?;
+    assert_eq!((renamed.version, renamed.name.as_str()), (3, "New Name"));
+
+    let mut mocks = Mocks::new();
+    mocks.finding(&me);
+    mocks.authorizer = refusing(Operation::Admin);
+    mocks.users.expect_update().never();
+    let result = service(mocks)
+        .patch(
+            &member(me.id),
+            me.id,
+            UserPatch {
+                role: Some(Role::Admin),
+                ..UserPatch::default()
+            },
+            None,
+        )
+        .await;
+    assert!(matches!(result, Err(UsersError::Forbidden)), "{result:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_conditional_delete_reports_the_current_version() {
+    let id = UserId::generate();
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_delete()
+        .with(eq(id), eq(Some(vec![1])))
+        .returning(|_, _| Err(DeleteUserError::VersionConflict { current: 2 }));
+    mocks.revocations.expect_revoke_all().never();
+    let result = service(mocks)
+        .delete(&Actor::System, id, Some(vec![1]))
+        .await;
+    assert!(
+        matches!(result, Err(UsersError::PreconditionFailed { current: 2 })),
+        "{result:?}"
+    );
 }

@@ -52,6 +52,9 @@ pub enum UpdateUserError {
 pub enum DeleteUserError {
     #[error("no such user")]
     NotFound,
+    /// The stored version is not an accepted one; nothing was deleted.
+    #[error("the user's version is {current}, not the expected one")]
+    VersionConflict { current: u64 },
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
@@ -92,6 +95,11 @@ pub trait UserRepository: Send + Sync {
     /// still `user.version`; returns the stored user, whose version is one higher.
     async fn update(&self, user: &User) -> Result<User, UpdateUserError>;
 
-    /// Removes the user with this id.
-    async fn delete(&self, id: UserId) -> Result<(), DeleteUserError>;
+    /// Removes the user with this id; with `accepted_versions`, only if the stored
+    /// version is one of them.
+    async fn delete(
+        &self,
+        id: UserId,
+        accepted_versions: Option<Vec<u64>>,
+    ) -> Result<(), DeleteUserError>;
 }

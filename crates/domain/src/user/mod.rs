@@ -114,6 +114,27 @@ pub struct UserReplacement {
     pub status: Status,
 }
 
+/// A partial change (`PATCH` semantics): only the given fields change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    pub email: Option<Email>,
+    pub name: Option<UserName>,
+    pub role: Option<Role>,
+    pub status: Option<Status>,
+}
+
+impl UserPatch {
+    /// The replacement that this patch makes of `current`.
+    pub fn applied_to(&self, current: &User) -> UserReplacement {
+        UserReplacement {
+            email: self.email.clone().unwrap_or_else(|| current.email.clone()),
+            name: self.name.clone().unwrap_or_else(|| current.name.clone()),
+            role: self.role.unwrap_or(current.role),
+            status: self.status.unwrap_or(current.status),
+        }
+    }
+}
+
 /// A user of the service.
 ///
 /// Every field is a parsed value object, so a `User` is valid by construction.

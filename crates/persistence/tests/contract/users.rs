@@ -22,6 +22,7 @@ roster_persistence::backend_tests!(
     update_to_a_taken_email_is_refused_and_changes_nothing,
     delete_removes_the_user,
     delete_of_a_missing_user_is_not_found,
+    a_conditional_delete_needs_an_accepted_version,
     list_pages_through_users_in_id_order,
     text_round_trips_exactly,
     credentials_round_trip_and_lookup_by_email_ignores_case,
@@ -219,7 +220,7 @@ async fn delete_removes_the_user(backend: Backend) {
     ctx.users.insert(&ada).await.expect("insert");
     ctx.users.insert(&grace).await.expect("insert");
 
-    ctx.users.delete(ada.id).await.expect("delete");
+    ctx.users.delete(ada.id, None).await.expect("delete");
 
     assert_eq!(ctx.users.find(ada.id).await.expect("find"), None);
     assert_eq!(ctx.users.find(grace.id).await.expect("find"), Some(grace));
@@ -235,12 +236,48 @@ async fn delete_of_a_missing_user_is_not_found(backend: Backend) {
         return;
     };
 
-    let result = ctx.users.delete(roster_domain::UserId::generate()).await;
-
+    let result = ctx
+        .users
+        .delete(roster_domain::UserId::generate(), None)
+        .await;
     assert!(
         matches!(result, Err(DeleteUserError::NotFound)),
         "{result:?}"
     );
+    let result = ctx
+        .users
+        .delete(roster_domain::UserId::generate(), Some(vec![1]))
+        .await;
+    assert!(
+        matches!(result, Err(DeleteUserError::NotFound)),
+        "{result:?}"
+    );
+}
+
+async fn a_conditional_delete_needs_an_accepted_version(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let ada = user("ada@example.com");
+    ctx.users.insert(&ada).await.expect("insert");
+
+    for accepted in [vec![], vec![2, 3]] {
+        let result = ctx.users.delete(ada.id, Some(accepted)).await;
+        assert!(
+            matches!(result, Err(DeleteUserError::VersionConflict { current: 1 })),
+            "{result:?}"
+        );
+    }
+    assert!(
+        ctx.users.find(ada.id).await.expect("find").is_some(),
+        "kept"
+    );
+
+    ctx.users
+        .delete(ada.id, Some(vec![5, 1]))
+        .await
+        .expect("deleted at version 1");
+    assert_eq!(ctx.users.find(ada.id).await.expect("find"), None);
 }
 
 async fn list_pages_through_users_in_id_order(backend: Backend) {

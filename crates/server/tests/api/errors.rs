@@ -121,7 +121,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow(backend: Backen
         .send()
         .await
         .expect("request");
-    assert_eq!(post.headers()["allow"], "GET, PUT, DELETE");
+    assert_eq!(post.headers()["allow"], "GET, PUT, PATCH, DELETE");
     assert_problem(post, StatusCode::METHOD_NOT_ALLOWED).await;
 }
 

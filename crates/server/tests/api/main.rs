@@ -11,6 +11,7 @@
 mod auth;
 mod authz;
 mod cli;
+mod conditional;
 mod errors;
 mod helpers;
 mod metrics;
