@@ -4,8 +4,8 @@ mod credentials;
 
 use anyhow::anyhow;
 use roster_domain::{
-    AccessRequest, Actor, NewUser, Operation, PageRequest, PasswordPolicy, PasswordRejection,
-    Resource, Status, User, UserEvent, UserEventKind, UserId, UserPatch, UserReplacement,
+    AccessRequest, Actor, Cursor, NewUser, Operation, PasswordPolicy, PasswordRejection, Resource,
+    Status, User, UserEvent, UserEventKind, UserId, UserPatch, UserQuery, UserReplacement,
     ports::{
         AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError, UpdateUserError,
     },
@@ -83,12 +83,14 @@ impl UsersError {
     }
 }
 
-/// One page of users, and the cursor of the next page if there is one.
+/// One page of users, the cursor of the next page if there is one, and the number of
+/// users that pass the filter when it was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPage {
     pub items: Vec<User>,
-    /// Pass as `PageRequest::after` to get the next page.
-    pub next: Option<UserId>,
+    /// Pass as `UserQuery::after` to get the next page.
+    pub next: Option<Cursor>,
+    pub total: Option<u64>,
 }
 
 /// How often a replacement re-reads and retries when the user changed between its
@@ -160,20 +162,40 @@ impl UserService {
         self.get(actor, id).await
     }
 
-    /// A page of users in id order (admins only).
-    #[tracing::instrument(name = "users.list", skip_all, fields(actor = %actor.label(), page.size = %page.size))]
-    pub async fn list(&self, actor: &Actor, page: PageRequest) -> Result<UserPage, UsersError> {
+    /// A page of the users that pass the filter, in the query's order (admins only);
+    /// with `include_total`, also how many pass it (a second, costlier query).
+    #[tracing::instrument(name = "users.list", skip_all, fields(actor = %actor.label(), page.size = %query.size, sort = query.sort.as_str()))]
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        query: &UserQuery,
+        include_total: bool,
+    ) -> Result<UserPage, UsersError> {
         self.authorize(actor, Operation::Read, Resource::Users)?;
-        let size = page.size.get();
+        if query
+            .after
+            .as_ref()
+            .is_some_and(|after| after.sort != query.sort)
+        {
+            return Err(UsersError::Unexpected(anyhow!(
+                "a cursor for another sort order reached the use case"
+            )));
+        }
+        let size = query.size.get();
         // One row more than shown tells whether a next page exists without a count.
-        let mut items = self.ports.users.list(page, size + 1).await?;
+        let mut items = self.ports.users.list(query, size + 1).await?;
         let next = if items.len() > size {
             items.truncate(size);
-            items.last().map(|user| user.id)
+            items.last().map(|user| query.sort.position_of(user))
         } else {
             None
         };
-        Ok(UserPage { items, next })
+        let total = if include_total {
+            Some(self.ports.users.count(&query.filter).await?)
+        } else {
+            None
+        };
+        Ok(UserPage { items, next, total })
     }
 
     /// Replaces the user's e-mail, name, role and status. Changing the role or the

@@ -15,7 +15,9 @@ pub mod user;
 pub use access::{AccessRequest, IssuedToken, Operation, Resource, Session, TokenHandle, TokenId};
 pub use actor::Actor;
 pub use events::{UserEvent, UserEventKind};
-pub use page::{PageRequest, PageSize, PageSizeError};
+pub use page::{
+    Cursor, PageSize, PageSizeError, Sort, SortError, SortField, SortKey, UserFilter, UserQuery,
+};
 pub use user::{
     Email, EmailError, NewUser, Password, PasswordHash, PasswordHashError, PasswordPolicy,
     PasswordRejection, Role, RoleError, Status, StatusError, User, UserId, UserIdError, UserName,

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use roster_application::{UserPage, UserService};
 use roster_domain::{
-    Email, NewUser, PageRequest, PageSize, Password, Role, Status, User, UserId, UserName,
-    UserPatch, UserReplacement,
+    Email, NewUser, PageSize, Password, Role, Sort, Status, User, UserFilter, UserId, UserName,
+    UserPatch, UserQuery, UserReplacement,
 };
 use serde::{Deserialize, Serialize};
 
@@ -88,35 +88,204 @@ impl ReplaceUserRequest {
     }
 }
 
-/// `GET /api/v1/users` parameters, parsed by hand so that errors name the parameter.
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/users` parameters as given; [`ListUsersQuery::parse`] checks them, so
+/// that every error names its parameter.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListUsersQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name_contains: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sort: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    include_total: Option<String>,
+}
+
+/// The longest `name_contains` (a name is at most this long).
+const NAME_CONTAINS_MAX: usize = 100;
+
+/// Collects the invalid query parameters, so one 400 names all of them.
+#[derive(Debug, Default)]
+struct ParameterErrors(Vec<String>);
+
+impl ParameterErrors {
+    fn check<T, E: std::fmt::Display>(&mut self, name: &str, parsed: Result<T, E>) -> Option<T> {
+        parsed
+            .map_err(|error| self.0.push(format!("{name}: {error}")))
+            .ok()
+    }
 }
 
 impl ListUsersQuery {
-    fn try_into_domain(self) -> Result<PageRequest, ApiError> {
-        let size = match self.limit.as_deref() {
-            None => PageSize::default(),
-            Some(text) => text
-                .parse::<u64>()
-                .ok()
-                .and_then(|n| PageSize::new(n).ok())
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "limit: must be an integer from 1 to {}",
-                        PageSize::MAX
-                    ))
-                })?,
+    fn parse(&self) -> Result<(UserQuery, bool), ApiError> {
+        let mut errors = ParameterErrors::default();
+        let filter = UserFilter {
+            email: text(self.email.as_ref()).and_then(|v| errors.check("email", Email::parse(v))),
+            email_domain: text(self.email_domain.as_ref())
+                .and_then(|v| errors.check("email_domain", parse_domain(v))),
+            name_contains: text(self.name_contains.as_ref()).and_then(|v| {
+                errors.check(
+                    "name_contains",
+                    if v.chars().count() <= NAME_CONTAINS_MAX {
+                        Ok(v.to_owned())
+                    } else {
+                        Err(format!("at most {NAME_CONTAINS_MAX} characters"))
+                    },
+                )
+            }),
+            role: text(self.role.as_ref()).and_then(|v| errors.check("role", v.parse::<Role>())),
+            status: text(self.status.as_ref())
+                .and_then(|v| errors.check("status", v.parse::<Status>())),
+            created_after: text(self.created_after.as_ref())
+                .and_then(|v| errors.check("created_after", parse_instant(v))),
+            created_before: text(self.created_before.as_ref())
+                .and_then(|v| errors.check("created_before", parse_instant(v))),
         };
-        let after = match self.cursor.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(UserId::parse(text).map_err(|_| {
-                ApiError::BadRequest("cursor: not a cursor returned by this API".to_owned())
-            })?),
+        let sort = text(self.sort.as_ref())
+            .and_then(|v| errors.check("sort", v.parse::<Sort>()))
+            .unwrap_or_default();
+        let size = text(self.limit.as_ref())
+            .and_then(|v| {
+                errors.check(
+                    "limit",
+                    v.parse::<u64>()
+                        .ok()
+                        .and_then(|n| PageSize::new(n).ok())
+                        .ok_or_else(|| format!("must be an integer from 1 to {}", PageSize::MAX)),
+                )
+            })
+            .unwrap_or_default();
+        let include_total = text(self.include_total.as_ref())
+            .and_then(|v| {
+                errors.check(
+                    "include_total",
+                    v.parse::<bool>().map_err(|_| "must be true or false"),
+                )
+            })
+            .unwrap_or(false);
+        let after = text(self.cursor.as_ref()).and_then(|v| {
+            errors.check(
+                "cursor",
+                cursor::decode(v).and_then(|cursor| {
+                    if cursor.sort == sort {
+                        Ok(cursor)
+                    } else {
+                        Err(format!(
+                            "issued for sort={}; repeat that sort, or start without a cursor",
+                            cursor.sort.as_str()
+                        ))
+                    }
+                }),
+            )
+        });
+        if !errors.0.is_empty() {
+            return Err(ApiError::BadRequest(errors.0.join("; ")));
+        }
+        Ok((
+            UserQuery {
+                filter,
+                sort,
+                size,
+                after,
+            },
+            include_total,
+        ))
+    }
+}
+
+/// A parameter's value; an empty one counts as absent.
+fn text(value: Option<&String>) -> Option<&str> {
+    value.map(String::as_str).filter(|v| !v.is_empty())
+}
+
+/// A domain to filter by: a host name, compared in lower case.
+fn parse_domain(text: &str) -> Result<String, &'static str> {
+    let valid = text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    if valid {
+        Ok(text.to_lowercase())
+    } else {
+        Err("must be a domain name, such as example.com")
+    }
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, &'static str> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| "must be an RFC 3339 date-time, such as 2026-01-31T12:00:00Z")
+}
+
+/// Cursors are opaque to clients: URL-safe base64 of a small JSON object with the
+/// sort order, the last user's sort key and their id.
+mod cursor {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use roster_domain::{Cursor, Sort, SortField, SortKey, UserId};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    struct Wire {
+        s: String,
+        k: String,
+        i: String,
+    }
+
+    pub(super) fn encode(cursor: &Cursor) -> String {
+        let key = match &cursor.key {
+            SortKey::Instant(at) => at.to_rfc3339_opts(SecondsFormat::Nanos, true),
+            SortKey::Text(text) => text.clone(),
         };
-        Ok(PageRequest { size, after })
+        let wire = Wire {
+            s: cursor.sort.as_str().to_owned(),
+            k: key,
+            i: cursor.id.to_string(),
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap_or_default())
+    }
+
+    pub(super) fn decode(text: &str) -> Result<Cursor, String> {
+        let invalid = || "not a cursor returned by this API".to_owned();
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+        let wire: Wire = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        let sort: Sort = wire.s.parse().map_err(|_| invalid())?;
+        let key = match sort.field {
+            SortField::CreatedAt => SortKey::Instant(
+                DateTime::parse_from_rfc3339(&wire.k)
+                    .map_err(|_| invalid())?
+                    .with_timezone(&Utc),
+            ),
+            SortField::Email | SortField::Name => SortKey::Text(wire.k),
+        };
+        let cursor = Cursor {
+            sort,
+            key,
+            id: UserId::parse(&wire.i).map_err(|_| invalid())?,
+        };
+        if cursor.fits() {
+            Ok(cursor)
+        } else {
+            Err(invalid())
+        }
     }
 }
 
@@ -152,6 +321,9 @@ impl From<User> for UserResponse {
 struct UserListResponse {
     items: Vec<UserResponse>,
     next_cursor: Option<String>,
+    /// Only with `include_total=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
 }
 
 /// `PUT /api/v1/users/{id}/password`. `current_password` is required unless an
@@ -216,21 +388,28 @@ pub(crate) async fn list(
     caller: Caller,
     query: web::Query<ListUsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = query.into_inner().try_into_domain()?;
-    let UserPage { items, next } = users.list(&caller.0, page).await?;
+    let given = query.into_inner();
+    let (query, include_total) = given.parse()?;
+    let UserPage { items, next, total } = users.list(&caller.0, &query, include_total).await?;
+    let next_cursor = next.as_ref().map(cursor::encode);
     let mut response = HttpResponse::Ok();
-    if let Some(next) = next {
-        response.insert_header((
-            header::LINK,
-            format!(
-                "</api/v1/users?limit={}&cursor={next}>; rel=\"next\"",
-                page.size
-            ),
-        ));
+    if let Some(cursor) = &next_cursor {
+        // The same query, from the next position.
+        let next_query = ListUsersQuery {
+            cursor: Some(cursor.clone()),
+            ..given
+        };
+        if let Ok(encoded) = serde_urlencoded::to_string(&next_query) {
+            response.insert_header((
+                header::LINK,
+                format!("</api/v1/users?{encoded}>; rel=\"next\""),
+            ));
+        }
     }
     Ok(response.json(UserListResponse {
         items: items.into_iter().map(UserResponse::from).collect(),
-        next_cursor: next.map(|id| id.to_string()),
+        next_cursor,
+        total,
     }))
 }
 

@@ -1,6 +1,9 @@
 //! The tables, once per dialect: the two differ only in their timestamp types.
 
 pub(crate) mod sqlite {
+    /// This dialect's timestamp type, for hand-written SQL fragments.
+    pub(crate) type Instant = diesel::sql_types::TimestamptzSqlite;
+
     diesel::table! {
         users (id) {
             id -> Text,
@@ -14,6 +17,7 @@ pub(crate) mod sqlite {
             password_hash -> Nullable<Text>,
             password_changed_at -> Nullable<TimestamptzSqlite>,
             last_login_at -> Nullable<TimestamptzSqlite>,
+            email_domain -> Text,
         }
     }
 
@@ -34,6 +38,9 @@ pub(crate) mod sqlite {
 }
 
 pub(crate) mod postgres {
+    /// This dialect's timestamp type, for hand-written SQL fragments.
+    pub(crate) type Instant = diesel::sql_types::Timestamptz;
+
     diesel::table! {
         users (id) {
             id -> Text,
@@ -47,6 +54,7 @@ pub(crate) mod postgres {
             password_hash -> Nullable<Text>,
             password_changed_at -> Nullable<Timestamptz>,
             last_login_at -> Nullable<Timestamptz>,
+            email_domain -> Text,
         }
     }
 

@@ -9,7 +9,7 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 use roster_domain::{
-    Email, PageRequest, PasswordHash, User, UserId, UserName,
+    Email, PasswordHash, SortField, SortKey, User, UserFilter, UserId, UserName, UserQuery,
     ports::{DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository},
 };
 
@@ -19,6 +19,55 @@ diesel::define_sql_function! {
     /// SQL's `lower`, as in the unique index `users_email_unique`, which it lets
     /// look-ups by e-mail use.
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// The users that pass a [`UserFilter`], as a boxed query of the dialect in scope
+/// (expand it inside `on_connection!`).
+macro_rules! filtered {
+    ($filter:expr) => {{
+        let filter = &$filter;
+        let mut select = users::table.into_boxed();
+        if let Some(email) = &filter.email {
+            select = select.filter(lower(users::email).eq(email.as_str().to_lowercase()));
+        }
+        if let Some(domain) = &filter.email_domain {
+            select = select.filter(users::email_domain.eq(domain.to_lowercase()));
+        }
+        if let Some(text) = &filter.name_contains {
+            select = select.filter(
+                lower(users::name)
+                    .like(lower(like_pattern(text)))
+                    .escape('\\'),
+            );
+        }
+        if let Some(role) = filter.role {
+            select = select.filter(users::role.eq(role.as_str()));
+        }
+        if let Some(status) = filter.status {
+            select = select.filter(users::status.eq(status.as_str()));
+        }
+        if let Some(after) = filter.created_after {
+            select = select.filter(users::created_at.gt(after));
+        }
+        if let Some(before) = filter.created_before {
+            select = select.filter(users::created_at.lt(before));
+        }
+        select
+    }};
+}
+
+/// `%text%` for LIKE, with LIKE's own characters escaped (by `\`).
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// The unique index behind "e-mail taken", in both dialects' migrations.
@@ -50,6 +99,8 @@ struct UserRow {
     password_hash: Option<String>,
     password_changed_at: Option<DateTime<Utc>>,
     last_login_at: Option<DateTime<Utc>>,
+    /// Derived from `email`, for the domain filter; written with it.
+    email_domain: String,
 }
 
 impl UserRow {
@@ -69,6 +120,7 @@ impl UserRow {
                 .map(|hash| hash.as_str().to_owned()),
             password_changed_at: user.password_changed_at,
             last_login_at: user.last_login_at,
+            email_domain: user.email.domain().to_owned(),
         })
     }
 
@@ -125,6 +177,7 @@ impl UserRepository for DieselUserRepository {
                     users::password_hash.eq(row.password_hash),
                     users::password_changed_at.eq(row.password_changed_at),
                     users::last_login_at.eq(row.last_login_at),
+                    users::email_domain.eq(row.email_domain),
                 ))
                 .execute(conn)
         });
@@ -190,18 +243,77 @@ impl UserRepository for DieselUserRepository {
         Ok(())
     }
 
-    async fn list(&self, page: PageRequest, limit: usize) -> Result<Vec<User>, RepositoryError> {
-        let after = page.after.map(|id| id.to_string()).unwrap_or_default();
+    async fn list(&self, query: &UserQuery, limit: usize) -> Result<Vec<User>, RepositoryError> {
         let limit = i64::try_from(limit).context("page limit out of range")?;
+        let query = query.clone();
         let rows = on_connection!(&self.database, "SELECT", "users", |conn| {
-            users::table
-                .filter(users::id.gt(after))
-                .order(users::id.asc())
-                .limit(limit)
-                .load::<UserRow>(conn)
+            let mut select = filtered!(query.filter);
+            if let Some(after) = &query.after {
+                // Row values: (key, id) > (cursor key, cursor id), which an index on
+                // (key, id) answers with one range scan, in either direction.
+                let fragment = |column: &str| {
+                    let operator = if query.sort.descending { "<" } else { ">" };
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                        "({column}, id) {operator} ("
+                    ))
+                };
+                let id = after.id.to_string();
+                match (&after.key, query.sort.field) {
+                    (SortKey::Instant(at), SortField::CreatedAt) => {
+                        select = select.filter(
+                            fragment("created_at")
+                                .bind::<Instant, _>(*at)
+                                .sql(", ")
+                                .bind::<diesel::sql_types::Text, _>(id)
+                                .sql(")"),
+                        );
+                    }
+                    (SortKey::Text(text), SortField::Email | SortField::Name) => {
+                        let column = if query.sort.field == SortField::Email {
+                            "email"
+                        } else {
+                            "name"
+                        };
+                        select = select.filter(
+                            fragment(column)
+                                .bind::<diesel::sql_types::Text, _>(text.clone())
+                                .sql(", ")
+                                .bind::<diesel::sql_types::Text, _>(id)
+                                .sql(")"),
+                        );
+                    }
+                    _ => {
+                        return Err(DieselError::QueryBuilderError(
+                            "the cursor's key does not fit its sort field".into(),
+                        ));
+                    }
+                }
+            }
+            select = match (query.sort.field, query.sort.descending) {
+                (SortField::CreatedAt, false) => {
+                    select.order((users::created_at.asc(), users::id.asc()))
+                }
+                (SortField::CreatedAt, true) => {
+                    select.order((users::created_at.desc(), users::id.desc()))
+                }
+                (SortField::Email, false) => select.order((users::email.asc(), users::id.asc())),
+                (SortField::Email, true) => select.order((users::email.desc(), users::id.desc())),
+                (SortField::Name, false) => select.order((users::name.asc(), users::id.asc())),
+                (SortField::Name, true) => select.order((users::name.desc(), users::id.desc())),
+            };
+            select.limit(limit).load::<UserRow>(conn)
         })
         .map_err(database_error)?;
         rows.into_iter().map(UserRow::into_domain).collect()
+    }
+
+    async fn count(&self, filter: &UserFilter) -> Result<u64, RepositoryError> {
+        let filter = filter.clone();
+        let count = on_connection!(&self.database, "SELECT", "users", |conn| {
+            filtered!(filter).count().get_result::<i64>(conn)
+        })
+        .map_err(database_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 
     async fn update(&self, user: &User) -> Result<User, UpdateUserError> {
@@ -215,6 +327,7 @@ impl UserRepository for DieselUserRepository {
                 )
                 .set((
                     users::email.eq(&row.email),
+                    users::email_domain.eq(&row.email_domain),
                     users::name.eq(&row.name),
                     users::role.eq(&row.role),
                     users::status.eq(&row.status),

@@ -2,7 +2,7 @@
 
 use mockall::predicate::eq;
 use roster_domain::{
-    Operation, PageSize, Password, PasswordPolicy, Role, Session, Status,
+    Operation, PageSize, Password, PasswordPolicy, Role, Session, Sort, Status, UserFilter,
     ports::{AccessDenied, MockAuthorizer, PasswordCheck, PublishError},
 };
 
@@ -210,7 +210,7 @@ async fn me_is_the_actor_and_needs_one() -> TestResult {
 }
 
 #[tokio::test]
-async fn list_asks_for_one_more_row_and_returns_a_cursor_when_more_follow() -> TestResult {
+async fn list_asks_for_one_more_row_and_returns_the_last_position_when_more_follow() -> TestResult {
     let users: Vec<User> = (0..3)
         .map(|i| stored_user(&format!("u{i}@example.com"), 1))
         .collect();
@@ -219,24 +219,27 @@ async fn list_asks_for_one_more_row_and_returns_a_cursor_when_more_follow() -> T
     mocks
         .users
         .expect_list()
-        .withf(|page, limit| page.size.get() == 2 && *limit == 3)
+        .withf(|query, limit| query.size.get() == 2 && *limit == 3)
         .returning(move |_, _| Ok(rows.clone()));
-    let page = PageRequest {
+    mocks.users.expect_count().never();
+    let sort: Sort = "-email".parse()?;
+    let query = UserQuery {
+        sort,
         size: PageSize::new(2)?,
-        after: None,
+        ..UserQuery::default()
     };
 
-    let result = service(mocks).list(&Actor::System, page).await?;
+    let result = service(mocks).list(&Actor::System, &query, false).await?;
 
     assert_eq!(
-        (result.items.as_slice(), result.next),
-        (&users[..2], Some(users[1].id))
+        (result.items.as_slice(), result.next, result.total),
+        (&users[..2], Some(sort.position_of(&users[1])), None)
     );
     Ok(())
 }
 
 #[tokio::test]
-async fn list_returns_no_cursor_on_the_last_page() -> TestResult {
+async fn list_returns_no_cursor_on_the_last_page_and_counts_when_asked() -> TestResult {
     let users: Vec<User> = (0..2)
         .map(|i| stored_user(&format!("u{i}@example.com"), 1))
         .collect();
@@ -246,14 +249,27 @@ async fn list_returns_no_cursor_on_the_last_page() -> TestResult {
         .users
         .expect_list()
         .returning(move |_, _| Ok(rows.clone()));
-    let page = PageRequest {
+    mocks
+        .users
+        .expect_count()
+        .withf(|filter| filter.role == Some(Role::Admin))
+        .returning(|_| Ok(7));
+    let query = UserQuery {
+        filter: UserFilter {
+            role: Some(Role::Admin),
+            ..UserFilter::default()
+        },
         size: PageSize::new(2)?,
-        after: Some(UserId::generate()),
+        after: Some(Sort::default().position_of(&users[0])),
+        ..UserQuery::default()
     };
 
-    let result = service(mocks).list(&Actor::System, page).await?;
+    let result = service(mocks).list(&Actor::System, &query, true).await?;
 
-    assert_eq!((result.items, result.next), (users, None));
+    assert_eq!(
+        (result.items, result.next, result.total),
+        (users, None, Some(7))
+    );
     Ok(())
 }
 

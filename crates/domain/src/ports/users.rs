@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    page::PageRequest,
+    page::{UserFilter, UserQuery},
     user::{Email, PasswordHash, User, UserId},
 };
 
@@ -85,11 +85,15 @@ pub trait UserRepository: Send + Sync {
         rehashed: Option<PasswordHash>,
     ) -> Result<(), RepositoryError>;
 
-    /// Up to `limit` users in ascending id order, starting after `page.after`.
+    /// Up to `limit` users that pass `query.filter`, in `query.sort` order (ties by
+    /// id), starting strictly after `query.after`.
     ///
-    /// `limit` is separate from `page.size` so that callers can ask for one more row
+    /// `limit` is separate from `query.size` so that callers can ask for one more row
     /// than they show, to learn whether another page follows.
-    async fn list(&self, page: PageRequest, limit: usize) -> Result<Vec<User>, RepositoryError>;
+    async fn list(&self, query: &UserQuery, limit: usize) -> Result<Vec<User>, RepositoryError>;
+
+    /// How many users pass `filter`.
+    async fn count(&self, filter: &UserFilter) -> Result<u64, RepositoryError>;
 
     /// Stores `user` over the stored user with the same id, if the stored version is
     /// still `user.version`; returns the stored user, whose version is one higher.

@@ -54,6 +54,11 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The domain, in lower case: what follows the last `@`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
 }
 
 impl fmt::Display for Email {
@@ -74,6 +79,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn the_domain_is_what_follows_the_last_at() -> Result<(), EmailError> {
+        assert_eq!(Email::parse("Ada@Example.COM")?.domain(), "example.com");
+        assert_eq!(Email::parse("\"a@b\"@example.org")?.domain(), "example.org");
+        Ok(())
+    }
 
     #[test]
     fn trims_and_lowercases_the_domain_only() {
