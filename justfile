@@ -42,6 +42,10 @@ ci:
 metrics-check:
     bash .ci/metrics-check.sh
 
+# Load 1,000,000 users into a scratch PostgreSQL database and write the listing plans to docs/listing-plans.md.
+explain-listing:
+    bash .ci/explain-listing.sh
+
 # Build the container image with podman (roster:dev) from the Dockerfile as it is.
 image:
     bash .ci/image.sh
