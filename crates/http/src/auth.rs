@@ -2,14 +2,15 @@
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use roster_application::{AuthService, LoginError};
-use roster_domain::Password;
+use roster_domain::{Actor, Password};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     caller::{Caller, TrustedProxies},
     error::ApiError,
+    idempotency::Idempotency,
     observability::{LoginOutcome, Observability},
-    users::{CreateUserRequest, UserResponse},
+    users::{CreateUserRequest, created},
 };
 
 /// `POST /api/v1/auth/token`.
@@ -79,16 +80,22 @@ pub(crate) async fn revoke(
 
 /// `POST /api/v1/auth/register`: a new member, when registration is enabled.
 pub(crate) async fn register(
+    request: HttpRequest,
     auth: web::Data<AuthService>,
+    idempotency: web::Data<Idempotency>,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = body.into_inner().try_into_domain()?;
-    match auth.register(new).await? {
-        Some(user) => Ok(HttpResponse::Created()
-            .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
-            .json(UserResponse::from(user))),
-        None => Err(ApiError::Forbidden(
-            "self-registration is disabled".to_owned(),
-        )),
-    }
+    let body = body.into_inner();
+    let canonical = serde_json::to_vec(&body).unwrap_or_default();
+    idempotency
+        .run(&request, &Actor::Anonymous, &canonical, async {
+            let new = body.try_into_domain()?;
+            match auth.register(new).await? {
+                Some(user) => Ok(created(user)),
+                None => Err(ApiError::Forbidden(
+                    "self-registration is disabled".to_owned(),
+                )),
+            }
+        })
+        .await
 }

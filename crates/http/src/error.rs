@@ -69,6 +69,12 @@ pub enum ApiError {
     /// `If-Match` names another version (412); the response carries the current `ETag`.
     #[error("the user's version is {current}; If-Match names another")]
     PreconditionFailed { current: u64 },
+    /// The `Idempotency-Key` was used for a different request (422).
+    #[error("this Idempotency-Key was used for a different request; use a new key")]
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still running (409).
+    #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
+    IdempotencyKeyInUse,
     /// A write without `If-Match` while `api.require_if_match` is on (428).
     #[error("this write needs an If-Match header with the user's ETag")]
     PreconditionRequired,
@@ -104,6 +110,14 @@ impl ApiError {
             Self::PreconditionFailed { .. } => (
                 "urn:roster:problem:precondition-failed",
                 "Precondition failed",
+            ),
+            Self::IdempotencyKeyReused => (
+                "urn:roster:problem:idempotency-key-reused",
+                "Idempotency key reused",
+            ),
+            Self::IdempotencyKeyInUse => (
+                "urn:roster:problem:idempotency-key-in-use",
+                "Request in progress",
             ),
             Self::PreconditionRequired => (
                 "urn:roster:problem:precondition-required",
@@ -149,13 +163,15 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::EmailTaken(_) | Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::EmailTaken(_) | Self::Conflict(_) | Self::IdempotencyKeyInUse => {
+                StatusCode::CONFLICT
+            }
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::Unauthenticated { .. } | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
@@ -228,6 +244,9 @@ impl ApiError {
             }
             Self::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::IdempotencyKeyInUse => {
+                response.insert_header((header::RETRY_AFTER, "1"));
             }
             Self::PreconditionFailed { current } => {
                 response.insert_header(header::ETag(crate::conditional::etag(*current)));

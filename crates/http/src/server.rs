@@ -16,6 +16,7 @@ use crate::{
     caller::TrustedProxies,
     conditional::WriteRules,
     error::{ApiError, json_error, path_error, query_error},
+    idempotency::Idempotency,
     middleware::{RequestSpan, guard},
     observability::{self, MetricsText, Observability},
     probes::{self, Readiness},
@@ -32,6 +33,7 @@ pub struct ApiState {
     pub trusted_proxies: TrustedProxies,
     pub observability: Observability,
     pub api: ApiSettings,
+    pub idempotency: Idempotency,
 }
 
 /// Builds the server on an already bound listener (port 0 in tests). Signals are not
@@ -53,6 +55,7 @@ pub fn build_server(
     });
     let json_body_limit = settings.json_body_limit;
     let body_limit = web::Data::new(users::BodyLimit(json_body_limit));
+    let idempotency = web::Data::new(state.idempotency);
     let mut server = HttpServer::new(move || {
         App::new()
             // Outermost last: the span wraps everything, the guard sits inside it.
@@ -65,6 +68,7 @@ pub fn build_server(
             .app_data(observability.clone())
             .app_data(write_rules.clone())
             .app_data(body_limit.clone())
+            .app_data(idempotency.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(json_body_limit)

@@ -18,10 +18,11 @@ use crate::{
     caller::Caller,
     conditional::{self, WriteRules},
     error::{ApiError, FieldErrors},
+    idempotency::Idempotency,
 };
 
 /// `POST /api/v1/users`. Role and status default to `member` and `active`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUserRequest {
     email: String,
@@ -341,16 +342,30 @@ fn parse_id(id: &str) -> Result<UserId, ApiError> {
 }
 
 pub(crate) async fn create(
+    request: HttpRequest,
     users: web::Data<UserService>,
+    idempotency: web::Data<Idempotency>,
     caller: Caller,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = body.into_inner().try_into_domain()?;
-    let user = users.create(&caller.0, new).await?;
-    Ok(HttpResponse::Created()
+    let body = body.into_inner();
+    // The fingerprint of a retry: the parsed body, so formatting does not matter.
+    let canonical = serde_json::to_vec(&body).unwrap_or_default();
+    idempotency
+        .run(&request, &caller.0, &canonical, async {
+            let new = body.try_into_domain()?;
+            let user = users.create(&caller.0, new).await?;
+            Ok(created(user))
+        })
+        .await
+}
+
+/// 201 with the new user, its `Location` and its `ETag`.
+pub(crate) fn created(user: User) -> HttpResponse {
+    HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
         .insert_header(ETag(conditional::etag(user.version)))
-        .json(UserResponse::from(user)))
+        .json(UserResponse::from(user))
 }
 
 /// 200 with the user and its `ETag`, or 304 when `If-None-Match` names it.

@@ -10,6 +10,7 @@
 
 mod database;
 mod health;
+mod idempotency;
 mod migrations;
 mod revocations;
 mod schema;
@@ -20,6 +21,7 @@ mod users;
 
 pub use database::{Backend, Database, Pool};
 pub use health::{DatabaseReachable, MigrationsApplied};
+pub use idempotency::DieselIdempotencyStore;
 pub use migrations::MigrationStatus;
 pub use revocations::DieselRevocationStore;
 pub use settings::DatabaseSettings;

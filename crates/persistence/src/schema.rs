@@ -35,6 +35,18 @@ pub(crate) mod sqlite {
             revoked_before -> TimestamptzSqlite,
         }
     }
+    diesel::table! {
+        idempotency_keys (scope, key) {
+            scope -> Text,
+            key -> Text,
+            fingerprint -> Text,
+            status -> Nullable<Integer>,
+            headers -> Nullable<Text>,
+            body -> Nullable<Binary>,
+            created_at -> TimestamptzSqlite,
+            expires_at -> TimestamptzSqlite,
+        }
+    }
 }
 
 pub(crate) mod postgres {
@@ -70,6 +82,18 @@ pub(crate) mod postgres {
         token_revocations (user_id) {
             user_id -> Text,
             revoked_before -> Timestamptz,
+        }
+    }
+    diesel::table! {
+        idempotency_keys (scope, key) {
+            scope -> Text,
+            key -> Text,
+            fingerprint -> Text,
+            status -> Nullable<Integer>,
+            headers -> Nullable<Text>,
+            body -> Nullable<Binary>,
+            created_at -> Timestamptz,
+            expires_at -> Timestamptz,
         }
     }
 }

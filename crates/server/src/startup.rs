@@ -7,15 +7,16 @@ use opentelemetry::metrics::{Meter, MeterProvider as _, noop::NoopMeterProvider}
 use roster_application::{AuthService, Ports, UserService};
 use roster_domain::{
     Email, NewUser, Password, PasswordPolicy, Role, Status, UserName,
-    ports::{Clock as _, HealthCheck, RevocationStore as _, SystemClock},
+    ports::{Clock as _, HealthCheck, IdempotencyStore as _, RevocationStore as _, SystemClock},
 };
 use roster_events::LoggingEventPublisher;
 use roster_http::{
-    ApiState, MetricsText, Observability, Readiness, Server, TrustedProxies, build_metrics_server,
-    build_server,
+    ApiState, Idempotency, MetricsText, Observability, Readiness, Server, TrustedProxies,
+    build_metrics_server, build_server,
 };
 use roster_persistence::{
-    Database, DatabaseReachable, DieselRevocationStore, DieselUserRepository, MigrationsApplied,
+    Database, DatabaseReachable, DieselIdempotencyStore, DieselRevocationStore,
+    DieselUserRepository, MigrationsApplied,
 };
 use roster_security::{Argon2Hasher, BiscuitAuthority, InMemoryLoginThrottle};
 use roster_telemetry::Metrics;
@@ -35,6 +36,7 @@ pub struct Application {
     shutdown: ShutdownTrigger,
     shutdown_delay: Duration,
     revocations: Arc<DieselRevocationStore>,
+    idempotency: Arc<DieselIdempotencyStore>,
     token_lifetime: Duration,
 }
 
@@ -110,6 +112,10 @@ impl Application {
             readiness: readiness.clone(),
             trusted_proxies: TrustedProxies(settings.server.trusted_proxies.clone()),
             api: settings.api.clone(),
+            idempotency: Idempotency::new(
+                services.idempotency.clone(),
+                services.fingerprint_secret,
+            ),
             observability: Observability::new(
                 &meter,
                 settings.log.probes,
@@ -129,6 +135,7 @@ impl Application {
             shutdown: ShutdownTrigger::default(),
             shutdown_delay: settings.server.shutdown_delay,
             revocations: services.revocations,
+            idempotency: services.idempotency,
             token_lifetime: settings.auth.token_lifetime,
         })
     }
@@ -163,6 +170,7 @@ impl Application {
             shutdown,
             shutdown_delay,
             revocations,
+            idempotency,
             token_lifetime,
             ..
         } = self;
@@ -180,7 +188,7 @@ impl Application {
             // The last values go out before the process ends.
             metrics.shutdown();
         };
-        let purging = tokio::spawn(purge_revocations(revocations, token_lifetime));
+        let purging = tokio::spawn(purge_expired(revocations, idempotency, token_lifetime));
         tokio::select! {
             result = &mut server => {
                 purging.abort();
@@ -237,14 +245,16 @@ struct Services {
     users: UserService,
     auth: AuthService,
     revocations: Arc<DieselRevocationStore>,
+    idempotency: Arc<DieselIdempotencyStore>,
+    /// Keys the fingerprints of idempotent requests.
+    fingerprint_secret: [u8; 32],
 }
 
 impl Services {
     fn build(settings: &Settings, database: &Database, meter: &Meter) -> anyhow::Result<Self> {
-        let authority = Arc::new(BiscuitAuthority::new(
-            settings.auth.signing_keys()?,
-            settings.auth.token_lifetime,
-        )?);
+        let keys = settings.auth.signing_keys()?;
+        let fingerprint_secret = keys.derive_secret("roster idempotency fingerprints");
+        let authority = Arc::new(BiscuitAuthority::new(keys, settings.auth.token_lifetime)?);
         let revocations =
             Arc::new(DieselRevocationStore::new(database.clone()).with_metrics(meter));
         let ports = Ports {
@@ -266,6 +276,8 @@ impl Services {
             users,
             auth,
             revocations,
+            idempotency: Arc::new(DieselIdempotencyStore::new(database.clone())),
+            fingerprint_secret,
         })
     }
 }
@@ -307,8 +319,13 @@ async fn bootstrap_admin(
     Ok(())
 }
 
-/// Every ten minutes, forgets revocations that no longer matter.
-async fn purge_revocations(revocations: Arc<DieselRevocationStore>, token_lifetime: Duration) {
+/// Every ten minutes, forgets revocations that no longer matter and expired
+/// idempotency records.
+async fn purge_expired(
+    revocations: Arc<DieselRevocationStore>,
+    idempotency: Arc<DieselIdempotencyStore>,
+    token_lifetime: Duration,
+) {
     let lifetime =
         chrono::Duration::from_std(token_lifetime).unwrap_or(chrono::Duration::hours(24));
     let mut every = tokio::time::interval(Duration::from_secs(600));
@@ -318,6 +335,11 @@ async fn purge_revocations(revocations: Arc<DieselRevocationStore>, token_lifeti
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired revocations purged"),
             Err(error) => tracing::warn!(%error, "cannot purge expired revocations"),
+        }
+        match idempotency.purge_expired(SystemClock.now()).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "expired idempotency records purged"),
+            Err(error) => tracing::warn!(%error, "cannot purge expired idempotency records"),
         }
     }
 }

@@ -6,6 +6,7 @@
 mod clock;
 mod events;
 mod health;
+mod idempotency;
 mod passwords;
 mod revocations;
 mod throttle;
@@ -15,6 +16,7 @@ mod users;
 pub use clock::{Clock, SystemClock};
 pub use events::{EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
+pub use idempotency::{IdempotencyKey, IdempotencyStore, Reservation, StoredResponse};
 pub use passwords::{HashError, PasswordCheck, PasswordHasher};
 pub use revocations::RevocationStore;
 pub use throttle::{LoginThrottle, ThrottleKey, Throttled};
@@ -29,6 +31,8 @@ pub use clock::MockClock;
 pub use events::MockEventPublisher;
 #[cfg(any(test, feature = "mocks"))]
 pub use health::MockHealthCheck;
+#[cfg(any(test, feature = "mocks"))]
+pub use idempotency::MockIdempotencyStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use passwords::MockPasswordHasher;
 #[cfg(any(test, feature = "mocks"))]

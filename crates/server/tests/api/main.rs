@@ -14,6 +14,7 @@ mod cli;
 mod conditional;
 mod errors;
 mod helpers;
+mod idempotency;
 mod listing;
 mod metrics;
 mod probes;

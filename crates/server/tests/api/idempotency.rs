@@ -1,0 +1,193 @@
+//! `Idempotency-Key`: replays byte for byte, refuses reuse for another body, reports a
+//! request still running, and keeps each caller's keys apart.
+
+use chrono::{Duration, Utc};
+use reqwest::{Response, StatusCode};
+use roster_domain::ports::{IdempotencyKey, IdempotencyStore as _};
+use roster_persistence::{Backend, Database, DieselIdempotencyStore};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, assert_problem};
+
+roster_persistence::backend_tests!(
+    a_retry_gets_the_first_response_and_creates_nothing,
+    a_key_is_the_callers_own_and_must_be_well_formed,
+    a_request_still_running_is_409,
+    registration_is_idempotent_too,
+);
+
+async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    key: &str,
+    body: &str,
+) -> Response {
+    client
+        .post(app.url(path))
+        .header("idempotency-key", key)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("post")
+}
+
+async fn users_named(app: &TestApp, email: &str) -> u64 {
+    let body: Value = app
+        .get(&format!("/api/v1/users?email={email}&include_total=true"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    body["total"].as_u64().expect("total")
+}
+
+async fn a_retry_gets_the_first_response_and_creates_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = format!(r#"{{"email":"once@example.com","name":"Once","password":"{PASSWORD}"}}"#);
+    let first = post(&app, &app.client, "/api/v1/users", "key-1", &body).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let (location, etag) = (
+        first.headers()["location"].clone(),
+        first.headers()["etag"].clone(),
+    );
+    let first_bytes = first.bytes().await.expect("body");
+
+    // The same request, formatted differently: the same answer, byte for byte.
+    let reformatted = format!(
+        "{{ \"password\": \"{PASSWORD}\", \"name\": \"Once\",\n  \"email\": \"once@example.com\" }}"
+    );
+    for retry_body in [&body, &reformatted] {
+        let retry = post(&app, &app.client, "/api/v1/users", "key-1", retry_body).await;
+        assert_eq!(retry.status(), StatusCode::CREATED);
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        assert_eq!(retry.headers()["location"], location);
+        assert_eq!(retry.headers()["etag"], etag);
+        assert_eq!(retry.headers()["content-type"], "application/json");
+        assert_eq!(retry.bytes().await.expect("body"), first_bytes);
+    }
+    assert_eq!(users_named(&app, "once@example.com").await, 1);
+
+    let other = body.replace("Once", "Twice");
+    let reused = post(&app, &app.client, "/api/v1/users", "key-1", &other).await;
+    let problem = assert_problem(reused, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["type"], "urn:roster:problem:idempotency-key-reused");
+
+    // A client error is an answer too, and is replayed; a new key runs anew.
+    let invalid = r#"{"email":"not an address","name":"X","password":"a long enough password"}"#;
+    let invalid_first = post(&app, &app.client, "/api/v1/users", "key-2", invalid).await;
+    assert_eq!(invalid_first.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let replayed = post(&app, &app.client, "/api/v1/users", "key-2", invalid).await;
+    assert_eq!(replayed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    app.stop().await.expect("clean stop");
+}
+
+async fn a_key_is_the_callers_own_and_must_be_well_formed(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let second_admin = json!({"email": "second@example.com", "name": "Second", "password": PASSWORD, "role": "admin"});
+    assert_eq!(
+        app.create_user(&second_admin).await.status(),
+        StatusCode::CREATED
+    );
+    let token = app.login("second@example.com", PASSWORD).await;
+    let other = TestApp::client_with(&token);
+
+    let mine = format!(r#"{{"email":"mine@example.com","name":"Mine","password":"{PASSWORD}"}}"#);
+    let theirs =
+        format!(r#"{{"email":"theirs@example.com","name":"Theirs","password":"{PASSWORD}"}}"#);
+    let first = post(&app, &app.client, "/api/v1/users", "shared-key", &mine).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let second = post(&app, &other, "/api/v1/users", "shared-key", &theirs).await;
+    assert_eq!(
+        second.status(),
+        StatusCode::CREATED,
+        "another caller's key is another key"
+    );
+    assert!(second.headers().get("idempotent-replayed").is_none());
+
+    for bad in ["", &"k".repeat(256), "with space"] {
+        let response = post(&app, &app.client, "/api/v1/users", bad, &mine).await;
+        let problem = assert_problem(response, StatusCode::BAD_REQUEST).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("Idempotency-Key")
+        );
+    }
+    app.stop().await.expect("clean stop");
+}
+
+async fn a_request_still_running_is_409(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Another replica has reserved the key and not answered yet.
+    let database = Database::connect(&app.database.settings())
+        .await
+        .expect("connect");
+    let store = DieselIdempotencyStore::new(database);
+    let now = Utc::now();
+    let key = IdempotencyKey {
+        scope: format!("user:{}", app.admin_id.as_deref().expect("admin")),
+        key: "busy".to_owned(),
+    };
+    store
+        .reserve(
+            &key,
+            "whatever",
+            now,
+            now - Duration::minutes(5),
+            now + Duration::hours(1),
+        )
+        .await
+        .expect("reserve");
+    let body = format!(r#"{{"email":"busy@example.com","name":"Busy","password":"{PASSWORD}"}}"#);
+    let response = post(&app, &app.client, "/api/v1/users", "busy", &body).await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    let problem = assert_problem(response, StatusCode::CONFLICT).await;
+    assert_eq!(problem["type"], "urn:roster:problem:idempotency-key-in-use");
+    assert_eq!(users_named(&app, "busy@example.com").await, 0);
+    app.stop().await.expect("clean stop");
+}
+
+async fn registration_is_idempotent_too(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.auth.allow_registration = true;
+    })
+    .await
+    else {
+        return;
+    };
+    let body = format!(r#"{{"email":"reg@example.com","name":"Reg","password":"{PASSWORD}"}}"#);
+    let first = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        "reg-1",
+        &body,
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_bytes = first.bytes().await.expect("body");
+    let retry = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        "reg-1",
+        &body,
+    )
+    .await;
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.bytes().await.expect("body"), first_bytes);
+    assert_eq!(users_named(&app, "reg@example.com").await, 1);
+    app.stop().await.expect("clean stop");
+}
