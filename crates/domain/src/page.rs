@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 
 use chrono::{DateTime, Utc};
 
-use crate::user::{Email, Role, Status, User, UserId};
+use crate::user::{Role, Status, User, UserId};
 
 /// How many users one page holds: 1 to [`PageSize::MAX`], [`PageSize::DEFAULT`] when not given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,8 +47,8 @@ impl fmt::Display for PageSize {
 /// Which users a listing shows; every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserFilter {
-    /// This address, compared case-insensitively.
-    pub email: Option<Email>,
+    /// This address, in lower case (compared case-insensitively).
+    pub email: Option<String>,
     /// Addresses at this domain (lower case).
     pub email_domain: Option<String>,
     /// Names containing this text, compared case-insensitively.

@@ -10,8 +10,8 @@ use roster_domain::{Actor, ports::AuthenticationError};
 
 use crate::error::ApiError;
 
-/// The acting principal of a request: anonymous without an `Authorization` header,
-/// else the verified, unrevoked bearer token's user. A bad token is a 401 at once.
+/// The acting principal of a request: the verified, unrevoked bearer token's user.
+/// No token, or a bad one, is a 401 at once.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller(pub(crate) Actor);
 
@@ -26,8 +26,14 @@ impl FromRequest for Caller {
             .get(header::AUTHORIZATION)
             .map(|v| v.to_str().map(str::to_owned));
         Box::pin(async move {
+            // Every route that takes a caller needs one: no credentials is a 401 before
+            // anything else about the request is looked at.
             let Some(header) = header else {
-                return Ok(Self(Actor::Anonymous));
+                return Err(ApiError::Unauthenticated {
+                    error: None,
+                    description: "authentication required: send Authorization: Bearer <token>"
+                        .to_owned(),
+                });
             };
             let invalid = |description: &str| ApiError::Unauthenticated {
                 error: Some("invalid_token"),

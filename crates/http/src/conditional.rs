@@ -35,20 +35,55 @@ pub(crate) fn if_match(
     request: &HttpRequest,
     rules: WriteRules,
 ) -> Result<Option<Vec<u64>>, ApiError> {
-    if !request.headers().contains_key(header::IF_MATCH) {
+    // An empty field is an empty list (RFC 9110 §5.6.1): as if none was sent.
+    let sent = request
+        .headers()
+        .get_all(header::IF_MATCH)
+        .any(|value| !value.as_bytes().trim_ascii().is_empty());
+    if !sent {
         return if rules.require_if_match {
             Err(ApiError::PreconditionRequired)
         } else {
             Ok(None)
         };
     }
+    let malformed = || {
+        ApiError::BadRequest(
+            "If-Match: must be * or a list of entity tags, such as \"v3\"".to_owned(),
+        )
+    };
+    let well_formed = request
+        .headers()
+        .get_all(header::IF_MATCH)
+        .filter(|value| !value.as_bytes().trim_ascii().is_empty())
+        .all(|value| value.to_str().is_ok_and(is_entity_tag_list));
+    if !well_formed {
+        return Err(malformed());
+    }
     match IfMatch::parse(request) {
         Ok(IfMatch::Any) => Ok(None),
         Ok(IfMatch::Items(tags)) => Ok(Some(tags.iter().filter_map(version_of).collect())),
-        Err(_) => Err(ApiError::BadRequest(
-            "If-Match: must be * or a list of entity tags".to_owned(),
-        )),
+        Err(_) => Err(malformed()),
     }
+}
+
+/// `*`, or a comma-separated list of (possibly weak) entity tags (RFC 9110 §8.8.3):
+/// actix's parser skips what it cannot read, which would turn a typo into a 412.
+fn is_entity_tag_list(value: &str) -> bool {
+    let value = value.trim();
+    if value == "*" {
+        return true;
+    }
+    !value.is_empty()
+        && value.split(',').map(str::trim).all(|tag| {
+            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+            opaque.len() >= 2
+                && opaque.starts_with('"')
+                && opaque.ends_with('"')
+                && opaque[1..opaque.len() - 1]
+                    .bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
+        })
 }
 
 /// Whether a read may answer 304: `If-None-Match` names the current representation
@@ -90,11 +125,22 @@ mod tests {
             .insert_header(("if-match", "\"v3\", W/\"v4\", \"other\", \"v5\""))
             .to_http_request();
         assert_eq!(if_match(&list, optional).ok(), Some(Some(vec![3, 5])));
-        // Not an entity tag: it names no version, so nothing matches (412).
-        let bad = TestRequest::default()
-            .insert_header(("if-match", "v3"))
+        let empty = TestRequest::default()
+            .insert_header(("if-match", ""))
             .to_http_request();
-        assert_eq!(if_match(&bad, optional).ok(), Some(Some(vec![])));
+        assert!(
+            matches!(if_match(&empty, optional), Ok(None)),
+            "empty: not sent"
+        );
+        for malformed in ["v3", "\"v3", "\"v3\", v4", "W/v3"] {
+            let bad = TestRequest::default()
+                .insert_header(("if-match", malformed))
+                .to_http_request();
+            assert!(
+                matches!(if_match(&bad, optional), Err(ApiError::BadRequest(_))),
+                "{malformed:?}"
+            );
+        }
     }
 
     #[test]

@@ -197,6 +197,14 @@ impl Extractor for HeaderExtractor<'_> {
 }
 
 /// `GET /metrics`: the Prometheus text exposition format.
+#[utoipa::path(
+    get, path = "/metrics", operation_id = "metrics", tag = "probes",
+    summary = "Metrics in the Prometheus text format (unless moved or turned off by `telemetry.metrics`)",
+    responses(
+        (status = 200, description = "The current values", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 404, description = "Served on another port, or turned off", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn metrics(render: web::Data<MetricsText>) -> HttpResponse {
     match render.get_ref()() {
         Ok(text) => HttpResponse::Ok()

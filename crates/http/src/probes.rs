@@ -13,6 +13,7 @@ use actix_web::{HttpResponse, web};
 use futures_util::future::join_all;
 use roster_domain::ports::HealthCheck;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// What decides readiness: the dependency checks, and whether shutdown has begun.
 #[derive(Clone)]
@@ -51,25 +52,54 @@ impl Readiness {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct Report {
+/// Whether the service can serve requests, and each check's state.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Readiness)]
+pub(crate) struct Report {
+    /// `ready`, `not_ready`, or `draining` once shutdown has begun.
+    #[schema(value_type = String, example = "ready")]
     status: &'static str,
+    #[schema(value_type = BTreeMap<String, CheckReport>)]
     checks: BTreeMap<&'static str, CheckReport>,
 }
 
-#[derive(Debug, Serialize)]
-struct CheckReport {
+/// One readiness check.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CheckReport {
+    /// `up` or `down`.
+    #[schema(value_type = String, example = "up")]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
+/// The liveness body.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: String,
+}
+
 /// 200 while the process serves requests; checks nothing else.
+#[utoipa::path(
+    get, path = "/health", operation_id = "health", tag = "probes",
+    summary = "Liveness: 200 while the process serves requests",
+    responses((status = 200, description = "Alive", body = Health)),
+)]
 pub(crate) async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 /// 200 when every check passes; otherwise 503 naming what failed.
+#[utoipa::path(
+    get, path = "/ready", operation_id = "ready", tag = "probes",
+    summary = "Readiness: 200 when the database is reachable and migrated",
+    responses(
+        (status = 200, description = "Ready", body = Report),
+        (status = 503, description = "Not ready, or draining for shutdown", body = Report),
+    ),
+)]
 pub(crate) async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
     if readiness.is_draining() {
         let report = Report {

@@ -9,6 +9,7 @@ use actix_web::{
     web::{self, ServiceConfig},
 };
 use roster_application::{AuthService, UserService};
+use roster_domain::PasswordPolicy;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
@@ -19,6 +20,7 @@ use crate::{
     idempotency::Idempotency,
     middleware::{RequestSpan, guard},
     observability::{self, MetricsText, Observability},
+    openapi::{self, OpenApiDocument},
     probes::{self, Readiness},
     settings::{ApiSettings, ServerSettings},
     users,
@@ -34,6 +36,8 @@ pub struct ApiState {
     pub observability: Observability,
     pub api: ApiSettings,
     pub idempotency: Idempotency,
+    /// The rules new passwords follow, which the OpenAPI description states.
+    pub password_policy: PasswordPolicy,
 }
 
 /// Builds the server on an already bound listener (port 0 in tests). Signals are not
@@ -56,6 +60,9 @@ pub fn build_server(
     let json_body_limit = settings.json_body_limit;
     let body_limit = web::Data::new(users::BodyLimit(json_body_limit));
     let idempotency = web::Data::new(state.idempotency);
+    let openapi = web::Data::new(OpenApiDocument(web::Bytes::from(openapi::document_text(
+        state.password_policy,
+    ))));
     let mut server = HttpServer::new(move || {
         App::new()
             // Outermost last: the span wraps everything, the guard sits inside it.
@@ -69,6 +76,7 @@ pub fn build_server(
             .app_data(write_rules.clone())
             .app_data(body_limit.clone())
             .app_data(idempotency.clone())
+            .app_data(openapi.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(json_body_limit)
@@ -124,6 +132,7 @@ fn routes(config: &mut ServiceConfig) {
     config
         .service(resource("/health", "GET").route(web::get().to(probes::health)))
         .service(resource("/ready", "GET").route(web::get().to(probes::ready)))
+        .service(resource("/api-docs/openapi.json", "GET").route(web::get().to(openapi::serve)))
         .service(
             web::scope("/api/v1")
                 .service(resource("/auth/token", "POST").route(web::post().to(auth::token)))

@@ -14,21 +14,35 @@ use roster_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use utoipa::{IntoParams, ToSchema};
+
 use crate::{
     caller::Caller,
     conditional::{self, WriteRules},
     error::{ApiError, FieldErrors},
     idempotency::Idempotency,
+    openapi::{Problem, RoleName, SortName, StatusName},
 };
 
-/// `POST /api/v1/users`. Role and status default to `member` and `active`.
-#[derive(Debug, Deserialize, Serialize)]
+/// A new user. Role and status default to `member` and `active`.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUserRequest {
+    /// Unique, compared ignoring case.
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        example = "Ada Lovelace"
+    )]
     name: String,
+    #[schema(min_length = 8, max_length = 128, write_only)]
     password: String,
+    #[schema(value_type = Option<RoleName>)]
     role: Option<String>,
+    #[schema(value_type = Option<StatusName>)]
     status: Option<String>,
 }
 
@@ -60,13 +74,48 @@ impl CreateUserRequest {
     }
 }
 
-/// `PUT /api/v1/users/{id}`: every replaceable field, all required.
-#[derive(Debug, Deserialize)]
+/// A user's replaceable fields, all required (`PUT`).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReplaceUserRequest {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
+    #[schema(value_type = RoleName)]
     role: String,
+    #[schema(value_type = StatusName)]
+    status: String,
+}
+
+/// A JSON merge patch of a user (`PATCH`): the members given change, the others stay.
+/// None may be `null`: no field can be removed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "describes the PATCH body, which is parsed by hand"
+)]
+pub(crate) struct UserMergePatch {
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
+    email: String,
+    #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    name: String,
+    #[serde(default)]
+    #[schema(value_type = RoleName)]
+    role: String,
+    #[serde(default)]
+    #[schema(value_type = StatusName)]
     status: String,
 }
 
@@ -91,30 +140,51 @@ impl ReplaceUserRequest {
 
 /// `GET /api/v1/users` parameters as given; [`ListUsersQuery::parse`] checks them, so
 /// that every error names its parameter.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListUsersQuery {
+    /// This address, compared ignoring case.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, max_length = 254)]
     email: Option<String>,
+    /// Addresses at this domain, ignoring case.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, max_length = 253, pattern = r"^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$", example = "example.com")]
     email_domain: Option<String>,
+    /// Names containing this text, ignoring case; `%` and `_` are literal.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     name_contains: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<RoleName>)]
     role: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<StatusName>)]
     status: Option<String>,
+    /// Created strictly after this instant (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<chrono::DateTime<Utc>>)]
     created_after: Option<String>,
+    /// Created strictly before this instant (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<chrono::DateTime<Utc>>)]
     created_before: Option<String>,
+    /// The order (default `created_at`); ties are broken by id.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<SortName>)]
     sort: Option<String>,
+    /// Users per page (default 50).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page, with the same `sort`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, min_length = 1)]
     cursor: Option<String>,
+    /// Adds `total`, the number of users that pass the filters (a second query).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<bool>)]
     include_total: Option<String>,
 }
 
@@ -137,16 +207,28 @@ impl ListUsersQuery {
     fn parse(&self) -> Result<(UserQuery, bool), ApiError> {
         let mut errors = ParameterErrors::default();
         let filter = UserFilter {
-            email: text(self.email.as_ref()).and_then(|v| errors.check("email", Email::parse(v))),
+            // Any text may be looked for; an address that cannot exist matches nobody.
+            email: text(self.email.as_ref()).and_then(|v| {
+                errors.check(
+                    "email",
+                    if v.chars().count() <= Email::MAX_LEN {
+                        Ok(v.trim().to_lowercase())
+                    } else {
+                        Err(format!("at most {} characters", Email::MAX_LEN))
+                    },
+                )
+            }),
             email_domain: text(self.email_domain.as_ref())
                 .and_then(|v| errors.check("email_domain", parse_domain(v))),
             name_contains: text(self.name_contains.as_ref()).and_then(|v| {
                 errors.check(
                     "name_contains",
-                    if v.chars().count() <= NAME_CONTAINS_MAX {
-                        Ok(v.to_owned())
-                    } else {
+                    if v.chars().count() > NAME_CONTAINS_MAX {
                         Err(format!("at most {NAME_CONTAINS_MAX} characters"))
+                    } else if v.chars().any(char::is_control) {
+                        Err("must not contain control characters (names have none)".to_owned())
+                    } else {
+                        Ok(v.to_owned())
                     },
                 )
             }),
@@ -210,9 +292,9 @@ impl ListUsersQuery {
     }
 }
 
-/// A parameter's value; an empty one counts as absent.
+/// A parameter's value. An empty one is a value, which most parameters refuse.
 fn text(value: Option<&String>) -> Option<&str> {
-    value.map(String::as_str).filter(|v| !v.is_empty())
+    value.map(String::as_str)
 }
 
 /// A domain to filter by: a host name, compared in lower case.
@@ -291,15 +373,26 @@ mod cursor {
 }
 
 /// A user as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub(crate) struct UserResponse {
+    /// A ULID: 26 characters, sortable by creation time.
+    #[schema(
+        pattern = "^[0-9A-HJKMNP-TV-Z]{26}$",
+        example = "01JD4ZK3M2Q8V6W1T9X5Y7B0CE"
+    )]
     id: String,
+    #[schema(format = Email)]
     email: String,
     name: String,
+    #[schema(value_type = RoleName)]
     role: &'static str,
+    #[schema(value_type = StatusName)]
     status: &'static str,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// 1 on creation, one more with every change; the `ETag` is `"v{version}"`.
+    #[schema(minimum = 1)]
     version: u64,
 }
 
@@ -318,8 +411,10 @@ impl From<User> for UserResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct UserListResponse {
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserList)]
+pub(crate) struct UserListResponse {
     items: Vec<UserResponse>,
     next_cursor: Option<String>,
     /// Only with `include_total=true`.
@@ -327,12 +422,14 @@ struct UserListResponse {
     total: Option<u64>,
 }
 
-/// `PUT /api/v1/users/{id}/password`. `current_password` is required unless an
-/// administrator sets the password.
-#[derive(Debug, Deserialize)]
+/// A new password. `current_password` is required unless an administrator sets
+/// another user's password.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangePasswordRequest {
+    #[schema(write_only)]
     current_password: Option<String>,
+    #[schema(min_length = 8, max_length = 128, write_only)]
     new_password: String,
 }
 
@@ -341,6 +438,22 @@ fn parse_id(id: &str) -> Result<UserId, ApiError> {
     UserId::parse(id).map_err(|_| ApiError::NotFound(format!("no user with id {id}")))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users", operation_id = "createUser", tag = "users",
+    summary = "Create a user (administrators)",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes retries safe: the first response is replayed for 24 hours")),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = UserResponse, headers(("Location" = String, description = "The new user's URL"), ("ETag" = String, description = "The user's entity tag"), ("Idempotent-Replayed" = String, description = "`true` on a replay"))),
+        (status = 400, description = "Malformed JSON, an unknown field, or a malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail address is taken, or a request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (all listed), or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn create(
     request: HttpRequest,
     users: web::Data<UserService>,
@@ -379,6 +492,18 @@ fn representation(request: &HttpRequest, user: User) -> HttpResponse {
         .json(UserResponse::from(user))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}", operation_id = "getUser", tag = "users",
+    summary = "Get a user (administrators, or the user)",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)"), ("If-None-Match" = Option<String>, Header, description = "304 when it names the current version")),
+    responses(
+        (status = 200, description = "The user", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current version", headers(("ETag" = String, description = "The new version's entity tag"))),
+        (status = 403, description = "Another user, and not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn get(
     request: HttpRequest,
     users: web::Data<UserService>,
@@ -389,6 +514,18 @@ pub(crate) async fn get(
     Ok(representation(&request, user))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/me", operation_id = "getCurrentUser", tag = "users",
+    summary = "The caller",
+    security(("bearer" = [])),
+    params(("If-None-Match" = Option<String>, Header, description = "304 when it names the current version")),
+    responses(
+        (status = 200, description = "The caller", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
+        (status = 304, description = "Not modified", headers(("ETag" = String, description = "The new version's entity tag"))),
+        (status = 403, description = "The token does not allow reading the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The caller's user no longer exists", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn me(
     request: HttpRequest,
     users: web::Data<UserService>,
@@ -398,6 +535,17 @@ pub(crate) async fn me(
     Ok(representation(&request, user))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users", operation_id = "listUsers", tag = "users",
+    summary = "List users (administrators): filters, orders, keyset pages",
+    security(("bearer" = [])),
+    params(ListUsersQuery),
+    responses(
+        (status = 200, description = "A page of users", body = UserListResponse, headers(("Link" = String, description = "`rel=\"next\"`: the next page, when there is one"))),
+        (status = 400, description = "Invalid parameters, all named", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn list(
     users: web::Data<UserService>,
     caller: Caller,
@@ -435,6 +583,25 @@ fn changed(user: User) -> HttpResponse {
         .json(UserResponse::from(user))
 }
 
+#[utoipa::path(
+    put, path = "/api/v1/users/{id}", operation_id = "replaceUser", tag = "users",
+    summary = "Replace a user's fields (role and status: administrators)",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#, description = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent")),
+    request_body = ReplaceUserRequest,
+    responses(
+        (status = 200, description = "The changed user", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
+        (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail address is taken, or the user kept changing concurrently", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names another version (the `ETag` header has the current one)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is required (`api.require_if_match`)", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn replace(
     request: HttpRequest,
     users: web::Data<UserService>,
@@ -457,6 +624,25 @@ const MERGE_PATCH: &str = "application/merge-patch+json";
 
 /// `PATCH /api/v1/users/{id}`: a JSON merge patch of `email`, `name`, `role` and
 /// `status`. Absent members stay as they are; none may be removed (`null`).
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", operation_id = "patchUser", tag = "users",
+    summary = "Change some of a user's fields (JSON merge patch)",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#, description = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent")),
+    request_body(content = UserMergePatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The changed user", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
+        (status = 400, description = "Malformed JSON, not an object, or an unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail address is taken, or the user kept changing concurrently", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names another version (the `ETag` header has the current one)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/merge-patch+json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or `null` members, all listed", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is required (`api.require_if_match`)", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn patch(
     request: HttpRequest,
     users: web::Data<UserService>,
@@ -545,6 +731,20 @@ fn parse_merge_patch(body: &[u8]) -> Result<UserPatch, ApiError> {
     }
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/users/{id}", operation_id = "deleteUser", tag = "users",
+    summary = "Delete a user (administrators); their tokens stop working",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#, description = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names another version (the `ETag` header has the current one)", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is required (`api.require_if_match`)", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn delete(
     request: HttpRequest,
     users: web::Data<UserService>,
@@ -558,6 +758,22 @@ pub(crate) async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    put, path = "/api/v1/users/{id}/password", operation_id = "changePassword", tag = "users",
+    summary = "Change a password; every earlier token of the user stops working",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)")),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A password rule is broken, or `current_password` is missing or wrong", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn change_password(
     users: web::Data<UserService>,
     caller: Caller,
@@ -573,6 +789,17 @@ pub(crate) async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users/{id}/revoke-tokens", operation_id = "revokeUserTokens", tag = "users",
+    summary = "Revoke every token of a user (administrators)",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub(crate) async fn revoke_tokens(
     users: web::Data<UserService>,
     caller: Caller,

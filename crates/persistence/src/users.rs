@@ -28,7 +28,7 @@ macro_rules! filtered {
         let filter = &$filter;
         let mut select = users::table.into_boxed();
         if let Some(email) = &filter.email {
-            select = select.filter(lower(users::email).eq(email.as_str().to_lowercase()));
+            select = select.filter(lower(users::email).eq(email.to_lowercase()));
         }
         if let Some(domain) = &filter.email_domain {
             select = select.filter(users::email_domain.eq(domain.to_lowercase()));

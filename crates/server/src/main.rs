@@ -44,6 +44,8 @@ enum Command {
     },
     /// Print a new Ed25519 key pair for signing tokens (`auth.private_key`).
     Keygen,
+    /// Print the OpenAPI 3.1 description of the API (as served at /api-docs/openapi.json).
+    Openapi,
     /// Manage users from the command line.
     Users {
         #[command(subcommand)]
@@ -125,6 +127,11 @@ fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { timeout } => Ok(healthcheck(&settings, timeout)),
+        Command::Openapi => {
+            let policy = roster_domain::PasswordPolicy::new(settings.auth.password_min_length);
+            print!("{}", roster_http::openapi_text(policy));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keygen => {
             let (private, public) = roster_security::generate_key_pair();
             println!("private key (auth.private_key, keep secret): {private}");

@@ -116,6 +116,7 @@ impl Application {
                 services.idempotency.clone(),
                 services.fingerprint_secret,
             ),
+            password_policy: PasswordPolicy::new(settings.auth.password_min_length),
             observability: Observability::new(
                 &meter,
                 settings.log.probes,

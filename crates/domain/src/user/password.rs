@@ -10,9 +10,10 @@ use super::Email;
 pub struct Password(String);
 
 impl Password {
-    /// The longest password accepted, in bytes: argon2 hashes any length, but an
-    /// unbounded input is a denial-of-service lever.
-    pub const MAX_BYTES: usize = 128;
+    /// The longest password accepted, in characters (at most 512 bytes of UTF-8):
+    /// argon2 hashes any length, but an unbounded input is a denial-of-service lever.
+    /// Characters rather than bytes, so that API schemas can state the rule.
+    pub const MAX_CHARS: usize = 128;
 
     pub fn new(text: impl Into<String>) -> Self {
         Self(text.into())
@@ -65,7 +66,7 @@ impl fmt::Debug for PasswordHash {
 pub enum PasswordRejection {
     #[error("must be at least {min} characters")]
     TooShort { min: usize },
-    #[error("must be at most {max} bytes", max = Password::MAX_BYTES)]
+    #[error("must be at most {max} characters", max = Password::MAX_CHARS)]
     TooLong,
     #[error("must not be the e-mail address")]
     SameAsEmail,
@@ -119,10 +120,17 @@ impl PasswordPolicy {
         self.min_chars
     }
 
+    /// The common passwords refused, in lower case (comparison ignores case), sorted.
+    pub fn common_passwords() -> Vec<&'static str> {
+        let mut common: Vec<&'static str> = COMMON_PASSWORDS.iter().map(String::as_str).collect();
+        common.sort_unstable();
+        common
+    }
+
     /// The first rule `password` breaks, for the user with this e-mail address.
     pub fn check(&self, password: &Password, email: &Email) -> Result<(), PasswordRejection> {
         let text = password.expose();
-        if text.len() > Password::MAX_BYTES {
+        if text.chars().count() > Password::MAX_CHARS {
             return Err(PasswordRejection::TooLong);
         }
         if text.chars().count() < self.min_chars {
@@ -166,16 +174,21 @@ mod tests {
     }
 
     #[test]
-    fn length_counts_characters_and_the_limit_bytes() {
+    fn both_limits_count_characters() {
         let policy = PasswordPolicy::new(8);
         assert!(
             policy.check(&Password::new("éééééééé"), &email()).is_ok(),
             "8 characters, 16 bytes"
         );
+        assert!(
+            policy
+                .check(&Password::new("é".repeat(128)), &email())
+                .is_ok(),
+            "128 characters, 256 bytes"
+        );
         assert_eq!(
-            policy.check(&Password::new("é".repeat(65)), &email()),
+            policy.check(&Password::new("é".repeat(129)), &email()),
             Err(PasswordRejection::TooLong),
-            "130 bytes"
         );
         assert_eq!(
             PasswordPolicy::new(12).check(&Password::new("elevenchars"), &email()),
@@ -207,7 +220,7 @@ mod tests {
             let policy = PasswordPolicy::default();
             if policy.check(&Password::new(text.clone()), &email()).is_ok() {
                 prop_assert!(text.chars().count() >= 8);
-                prop_assert!(text.len() <= Password::MAX_BYTES);
+                prop_assert!(text.chars().count() <= Password::MAX_CHARS);
                 prop_assert!(!COMMON_PASSWORDS.contains(&text.to_lowercase()));
             }
         }

@@ -118,7 +118,7 @@ async fn writes_honour_if_match(backend: Backend) {
     let weak = patch(&app, id, &json!({"name": "W3"}), Some("W/\"v2\"")).await;
     assert_problem(weak, StatusCode::PRECONDITION_FAILED).await;
     let not_a_tag = patch(&app, id, &json!({"name": "W3"}), Some("v2")).await;
-    assert_problem(not_a_tag, StatusCode::PRECONDITION_FAILED).await;
+    assert_problem(not_a_tag, StatusCode::BAD_REQUEST).await;
 
     let stale_delete = app
         .client

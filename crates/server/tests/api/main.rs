@@ -17,6 +17,7 @@ mod helpers;
 mod idempotency;
 mod listing;
 mod metrics;
+mod openapi;
 mod probes;
 mod shutdown;
 mod users;
