@@ -12,7 +12,7 @@ use crate::{
     error::ApiError,
     idempotency::Idempotency,
     observability::{LoginOutcome, Observability},
-    openapi::Problem,
+    openapi::{BodyErrors, IdempotencyKeyHeader, Problem},
     users::{CreateUserRequest, UserResponse, created},
 };
 
@@ -46,8 +46,7 @@ pub(crate) struct TokenResponse {
         (status = 200, description = "A token", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail address or password (the same answer for unknown and disabled accounts)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
         (status = 429, description = "Too many failed logins from this client or for this account", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
 )]
@@ -114,15 +113,14 @@ pub(crate) async fn revoke(
 #[utoipa::path(
     post, path = "/api/v1/auth/register", operation_id = "register", tag = "auth",
     summary = "Register as a member, when `auth.allow_registration` is on",
-    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes retries safe: the first response is replayed for 24 hours")),
+    params(IdempotencyKeyHeader),
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Registered", body = UserResponse, headers(("Location" = String, description = "The new user's URL"), ("ETag" = String, description = "The user's entity tag"), ("Idempotent-Replayed" = String, description = "`true` on a replay"))),
         (status = 400, description = "Malformed JSON, an unknown field, or a malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Registration is disabled, or a role or status was asked for", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The e-mail address is taken, or a request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
         (status = 422, description = "Invalid fields (all listed), or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
     ),
 )]

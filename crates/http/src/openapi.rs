@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use roster_domain::PasswordPolicy;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{
-    Modify, OpenApi, ToSchema,
+    IntoParams, IntoResponses, Modify, OpenApi, ToSchema,
     openapi::{
         self,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -240,6 +240,71 @@ pub(crate) enum SortName {
     Name,
     #[serde(rename = "-name")]
     NameDescending,
+}
+
+/// What any operation with a JSON body may answer about the body itself.
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "describes responses")]
+pub(crate) enum BodyErrors {
+    /// The body is larger than `server.json_body_limit`.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// The body is not of the media type the operation takes.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Problem),
+}
+
+/// What a conditional write may answer about its precondition.
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "describes responses")]
+pub(crate) enum PreconditionErrors {
+    /// `If-Match` names another version (the `ETag` header has the current one).
+    #[response(status = 412, content_type = "application/problem+json", headers(("ETag" = String, description = "The current version's entity tag")))]
+    Failed(Problem),
+    /// `If-Match` is required (`api.require_if_match`).
+    #[response(status = 428, content_type = "application/problem+json")]
+    Required(Problem),
+}
+
+/// The user a path names.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code, reason = "describes a parameter")]
+pub(crate) struct UserIdPath {
+    /// The user's id (a ULID); anything else names no user (404).
+    id: String,
+}
+
+/// The precondition of a write.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code, reason = "describes a parameter")]
+pub(crate) struct IfMatchHeader {
+    #[doc = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent."]
+    #[serde(rename = "If-Match")]
+    #[param(pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#)]
+    if_match: Option<String>,
+}
+
+/// The condition of a read.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code, reason = "describes a parameter")]
+pub(crate) struct IfNoneMatchHeader {
+    /// 304 when it names the current version.
+    #[serde(rename = "If-None-Match")]
+    if_none_match: Option<String>,
+}
+
+/// The key that makes a create safe to retry.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code, reason = "describes a parameter")]
+pub(crate) struct IdempotencyKeyHeader {
+    /// Makes retries safe: the first response is replayed for 24 hours.
+    #[serde(rename = "Idempotency-Key")]
+    #[param(min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    idempotency_key: Option<String>,
 }
 
 /// The bearer scheme: a biscuit token from `POST /api/v1/auth/token`.

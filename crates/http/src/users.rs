@@ -21,7 +21,10 @@ use crate::{
     conditional::{self, WriteRules},
     error::{ApiError, FieldErrors},
     idempotency::Idempotency,
-    openapi::{Problem, RoleName, SortName, StatusName},
+    openapi::{
+        BodyErrors, IdempotencyKeyHeader, IfMatchHeader, IfNoneMatchHeader, PreconditionErrors,
+        Problem, RoleName, SortName, StatusName, UserIdPath,
+    },
 };
 
 /// A new user. Role and status default to `member` and `active`.
@@ -442,15 +445,14 @@ fn parse_id(id: &str) -> Result<UserId, ApiError> {
     post, path = "/api/v1/users", operation_id = "createUser", tag = "users",
     summary = "Create a user (administrators)",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes retries safe: the first response is replayed for 24 hours")),
+    params(IdempotencyKeyHeader),
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Created", body = UserResponse, headers(("Location" = String, description = "The new user's URL"), ("ETag" = String, description = "The user's entity tag"), ("Idempotent-Replayed" = String, description = "`true` on a replay"))),
         (status = 400, description = "Malformed JSON, an unknown field, or a malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The e-mail address is taken, or a request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
         (status = 422, description = "Invalid fields (all listed), or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -496,7 +498,7 @@ fn representation(request: &HttpRequest, user: User) -> HttpResponse {
     get, path = "/api/v1/users/{id}", operation_id = "getUser", tag = "users",
     summary = "Get a user (administrators, or the user)",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)"), ("If-None-Match" = Option<String>, Header, description = "304 when it names the current version")),
+    params(UserIdPath, IfNoneMatchHeader),
     responses(
         (status = 200, description = "The user", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
         (status = 304, description = "Not modified: `If-None-Match` names the current version", headers(("ETag" = String, description = "The new version's entity tag"))),
@@ -518,7 +520,7 @@ pub(crate) async fn get(
     get, path = "/api/v1/users/me", operation_id = "getCurrentUser", tag = "users",
     summary = "The caller",
     security(("bearer" = [])),
-    params(("If-None-Match" = Option<String>, Header, description = "304 when it names the current version")),
+    params(IfNoneMatchHeader),
     responses(
         (status = 200, description = "The caller", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
         (status = 304, description = "Not modified", headers(("ETag" = String, description = "The new version's entity tag"))),
@@ -587,7 +589,7 @@ fn changed(user: User) -> HttpResponse {
     put, path = "/api/v1/users/{id}", operation_id = "replaceUser", tag = "users",
     summary = "Replace a user's fields (role and status: administrators)",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#, description = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent")),
+    params(UserIdPath, IfMatchHeader),
     request_body = ReplaceUserRequest,
     responses(
         (status = 200, description = "The changed user", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
@@ -595,11 +597,9 @@ fn changed(user: User) -> HttpResponse {
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The e-mail address is taken, or the user kept changing concurrently", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names another version (the `ETag` header has the current one)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        PreconditionErrors,
+        BodyErrors,
         (status = 422, description = "Invalid fields, all listed", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is required (`api.require_if_match`)", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn replace(
@@ -628,7 +628,7 @@ const MERGE_PATCH: &str = "application/merge-patch+json";
     patch, path = "/api/v1/users/{id}", operation_id = "patchUser", tag = "users",
     summary = "Change some of a user's fields (JSON merge patch)",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#, description = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent")),
+    params(UserIdPath, IfMatchHeader),
     request_body(content = UserMergePatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The changed user", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
@@ -636,11 +636,9 @@ const MERGE_PATCH: &str = "application/merge-patch+json";
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The e-mail address is taken, or the user kept changing concurrently", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names another version (the `ETag` header has the current one)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/merge-patch+json`", body = Problem, content_type = "application/problem+json"),
+        PreconditionErrors,
+        BodyErrors,
         (status = 422, description = "Invalid or `null` members, all listed", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is required (`api.require_if_match`)", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn patch(
@@ -735,14 +733,13 @@ fn parse_merge_patch(body: &[u8]) -> Result<UserPatch, ApiError> {
     delete, path = "/api/v1/users/{id}", operation_id = "deleteUser", tag = "users",
     summary = "Delete a user (administrators); their tokens stop working",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#, description = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent")),
+    params(UserIdPath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names another version (the `ETag` header has the current one)", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is required (`api.require_if_match`)", body = Problem, content_type = "application/problem+json"),
+        PreconditionErrors,
     ),
 )]
 pub(crate) async fn delete(
@@ -762,15 +759,14 @@ pub(crate) async fn delete(
     put, path = "/api/v1/users/{id}/password", operation_id = "changePassword", tag = "users",
     summary = "Change a password; every earlier token of the user stops working",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)")),
+    params(UserIdPath),
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed"),
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
         (status = 422, description = "A password rule is broken, or `current_password` is missing or wrong", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -793,7 +789,7 @@ pub(crate) async fn change_password(
     post, path = "/api/v1/users/{id}/revoke-tokens", operation_id = "revokeUserTokens", tag = "users",
     summary = "Revoke every token of a user (administrators)",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The user's id (a ULID); anything else names no user (404)")),
+    params(UserIdPath),
     responses(
         (status = 204, description = "Revoked"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
