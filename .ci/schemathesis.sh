@@ -2,7 +2,8 @@
 # Fuzzes the running service with schemathesis against the description it serves,
 # authenticated as an administrator, with every check, a fixed seed and enough examples
 # to cover every operation: `just fuzz sqlite` / `just fuzz postgres`.
-# Needs `pip install schemathesis`; PostgreSQL for the second.
+# Needs `pip install schemathesis`; PostgreSQL for the second. FUZZ_EXTRA passes more
+# options, e.g. FUZZ_EXTRA="--include-operation-id createUser --report har".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BACKEND=${1:-sqlite}
@@ -67,7 +68,7 @@ SCHEMATHESIS_HOOKS=roster_hooks PYTHONPATH=.ci/schemathesis \
     --generation-database none \
     --workers 1 \
     --no-color \
-    --report junit --report-dir "$work/report" \
+    --report junit --report-dir "$work/report" ${FUZZ_EXTRA:-} \
   || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server errors logged during the run:" >&2
