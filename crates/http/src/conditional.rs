@@ -6,14 +6,7 @@ use actix_web::{
     http::header::{self, EntityTag, Header as _, IfMatch, IfNoneMatch},
 };
 
-use crate::error::ApiError;
-
-/// The `api` settings a handler needs.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct WriteRules {
-    /// Writes without `If-Match` get 428.
-    pub(crate) require_if_match: bool,
-}
+use crate::{error::ApiError, settings::ApiSettings};
 
 /// The entity tag of a user at `version`: `"v7"`.
 pub(crate) fn etag(version: u64) -> EntityTag {
@@ -33,7 +26,7 @@ fn version_of(tag: &EntityTag) -> Option<u64> {
 /// (`*`, or no header when it is optional). An empty list matches nothing.
 pub(crate) fn if_match(
     request: &HttpRequest,
-    rules: WriteRules,
+    rules: ApiSettings,
 ) -> Result<Option<Vec<u64>>, ApiError> {
     // An empty field is an empty list (RFC 9110 §5.6.1): as if none was sent.
     let sent = request
@@ -107,8 +100,8 @@ mod tests {
 
     #[test]
     fn if_match_gives_the_acceptable_versions() {
-        let optional = WriteRules::default();
-        let required = WriteRules {
+        let optional = ApiSettings::default();
+        let required = ApiSettings {
             require_if_match: true,
         };
         let none = TestRequest::default().to_http_request();

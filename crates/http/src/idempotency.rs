@@ -42,7 +42,8 @@ const REPLAYED_HEADERS: [header::HeaderName; 4] = [
 #[derive(Clone)]
 pub struct Idempotency {
     store: Arc<dyn IdempotencyStore>,
-    secret: [u8; 32],
+    /// HMAC-SHA256, already keyed; cloned for each fingerprint.
+    mac: Hmac<Sha256>,
 }
 
 impl fmt::Debug for Idempotency {
@@ -52,8 +53,10 @@ impl fmt::Debug for Idempotency {
 }
 
 impl Idempotency {
-    pub fn new(store: Arc<dyn IdempotencyStore>, secret: [u8; 32]) -> Self {
-        Self { store, secret }
+    pub fn new(store: Arc<dyn IdempotencyStore>, secret: [u8; 32]) -> anyhow::Result<Self> {
+        let mac = Hmac::<Sha256>::new_from_slice(&secret)
+            .map_err(|e| anyhow::anyhow!("cannot key the idempotency fingerprints: {e}"))?;
+        Ok(Self { store, mac })
     }
 
     /// Runs `handle` once per (caller, key): a retry with the same body gets the first
@@ -139,9 +142,7 @@ impl Idempotency {
 
     /// A keyed hash of the method, the path and the body.
     fn fingerprint(&self, request: &HttpRequest, body: &[u8]) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
-            return String::new();
-        };
+        let mut mac = self.mac.clone();
         for part in [
             request.method().as_str().as_bytes(),
             request.path().as_bytes(),

@@ -15,7 +15,6 @@ use tracing_actix_web::TracingLogger;
 use crate::{
     auth,
     caller::TrustedProxies,
-    conditional::WriteRules,
     error::{ApiError, json_error, path_error, query_error},
     idempotency::Idempotency,
     middleware::{RequestSpan, guard},
@@ -54,9 +53,7 @@ pub fn build_server(
     let readiness = web::Data::new(state.readiness);
     let metrics_text = state.observability.metrics_text.clone().map(web::Data::new);
     let observability = web::Data::new(state.observability);
-    let write_rules = web::Data::new(WriteRules {
-        require_if_match: state.api.require_if_match,
-    });
+    let api_settings = web::Data::new(state.api);
     let json_body_limit = settings.json_body_limit;
     let body_limit = web::Data::new(users::BodyLimit(json_body_limit));
     let idempotency = web::Data::new(state.idempotency);
@@ -73,7 +70,7 @@ pub fn build_server(
             .app_data(proxies.clone())
             .app_data(readiness.clone())
             .app_data(observability.clone())
-            .app_data(write_rules.clone())
+            .app_data(api_settings.clone())
             .app_data(body_limit.clone())
             .app_data(idempotency.clone())
             .app_data(openapi.clone())

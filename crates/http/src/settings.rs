@@ -84,7 +84,7 @@ impl ServerSettings {
 }
 
 /// The `api` section: how the REST API treats its clients.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiSettings {
     /// Writes to a user (`PUT`, `PATCH`, `DELETE`) must carry `If-Match` (428 without).

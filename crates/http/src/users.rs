@@ -18,13 +18,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     caller::Caller,
-    conditional::{self, WriteRules},
+    conditional,
     error::{ApiError, FieldErrors},
     idempotency::Idempotency,
     openapi::{
         BodyErrors, IdempotencyKeyHeader, IfMatchHeader, IfNoneMatchHeader, PreconditionErrors,
         Problem, RoleName, SortName, StatusName, UserIdPath,
     },
+    settings::ApiSettings,
 };
 
 /// A new user. Role and status default to `member` and `active`.
@@ -605,13 +606,13 @@ fn changed(user: User) -> HttpResponse {
 pub(crate) async fn replace(
     request: HttpRequest,
     users: web::Data<UserService>,
-    rules: web::Data<WriteRules>,
+    api: web::Data<ApiSettings>,
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<ReplaceUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let if_version = conditional::if_match(&request, **rules)?;
+    let if_version = conditional::if_match(&request, **api)?;
     let replacement = body.into_inner().try_into_domain()?;
     let user = users
         .replace(&caller.0, id, replacement, if_version)
@@ -644,14 +645,14 @@ const MERGE_PATCH: &str = "application/merge-patch+json";
 pub(crate) async fn patch(
     request: HttpRequest,
     users: web::Data<UserService>,
-    rules: web::Data<WriteRules>,
+    api: web::Data<ApiSettings>,
     limit: web::Data<BodyLimit>,
     caller: Caller,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let if_version = conditional::if_match(&request, **rules)?;
+    let if_version = conditional::if_match(&request, **api)?;
     let media_type = actix_web::HttpMessage::mime_type(&request).ok().flatten();
     if media_type.as_ref().map(mime::Mime::essence_str) != Some(MERGE_PATCH) {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -745,12 +746,12 @@ fn parse_merge_patch(body: &[u8]) -> Result<UserPatch, ApiError> {
 pub(crate) async fn delete(
     request: HttpRequest,
     users: web::Data<UserService>,
-    rules: web::Data<WriteRules>,
+    api: web::Data<ApiSettings>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let if_version = conditional::if_match(&request, **rules)?;
+    let if_version = conditional::if_match(&request, **api)?;
     users.delete(&caller.0, id, if_version).await?;
     Ok(HttpResponse::NoContent().finish())
 }

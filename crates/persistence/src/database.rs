@@ -319,20 +319,9 @@ pub(crate) fn client_span(
     span
 }
 
-/// What a database call returned, as far as its span is concerned.
-pub(crate) trait Outcome {
-    fn failed(&self) -> bool;
-}
-
-impl<T, E> Outcome for Result<T, E> {
-    fn failed(&self) -> bool {
-        self.is_err()
-    }
-}
-
 /// Marks the current (client) span failed when the call failed.
-pub(crate) fn record_outcome(outcome: &impl Outcome) {
-    if outcome.failed() {
+pub(crate) fn record_outcome<T, E>(outcome: &Result<T, E>) {
+    if outcome.is_err() {
         let span = tracing::Span::current();
         span.record("otel.status_code", "ERROR");
         span.record("error.type", "database_error");

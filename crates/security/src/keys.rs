@@ -20,14 +20,13 @@ impl SigningKeys {
     /// A 32-byte secret for another purpose, derived from the current private key
     /// (HMAC-SHA256 of `purpose`): every replica with the same key derives the same
     /// secret, and it reveals nothing about the key.
-    pub fn derive_secret(&self, purpose: &str) -> [u8; 32] {
+    pub fn derive_secret(&self, purpose: &str) -> anyhow::Result<[u8; 32]> {
         use hmac::{Hmac, Mac as _};
         let private = self.current.private().to_bytes();
-        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&private) else {
-            return [0; 32];
-        };
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&private)
+            .map_err(|e| anyhow!("cannot key HMAC-SHA256: {e}"))?;
         mac.update(purpose.as_bytes());
-        mac.finalize().into_bytes().into()
+        Ok(mac.finalize().into_bytes().into())
     }
 }
 

@@ -111,11 +111,11 @@ impl Application {
             auth: services.auth,
             readiness: readiness.clone(),
             trusted_proxies: TrustedProxies(settings.server.trusted_proxies.clone()),
-            api: settings.api.clone(),
+            api: settings.api,
             idempotency: Idempotency::new(
                 services.idempotency.clone(),
                 services.fingerprint_secret,
-            ),
+            )?,
             password_policy: PasswordPolicy::new(settings.auth.password_min_length),
             observability: Observability::new(
                 &meter,
@@ -186,8 +186,11 @@ impl Application {
             if let Some(handle) = metrics_handle {
                 handle.stop(false).await;
             }
-            // The last values go out before the process ends.
-            metrics.shutdown();
+            // The last values go out before the process ends. Shutting the provider
+            // down blocks until the final export is done: not on an async worker.
+            if let Err(error) = tokio::task::spawn_blocking(move || metrics.shutdown()).await {
+                tracing::warn!(%error, "the metrics shutdown task failed");
+            }
         };
         let purging = tokio::spawn(purge_expired(revocations, idempotency, token_lifetime));
         tokio::select! {
@@ -254,7 +257,7 @@ struct Services {
 impl Services {
     fn build(settings: &Settings, database: &Database, meter: &Meter) -> anyhow::Result<Self> {
         let keys = settings.auth.signing_keys()?;
-        let fingerprint_secret = keys.derive_secret("roster idempotency fingerprints");
+        let fingerprint_secret = keys.derive_secret("roster idempotency fingerprints")?;
         let authority = Arc::new(BiscuitAuthority::new(keys, settings.auth.token_lifetime)?);
         let revocations =
             Arc::new(DieselRevocationStore::new(database.clone()).with_metrics(meter));

@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 const ADMIN_EMAIL: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "the admin's long password";
 const SERVICE_NAME: &str = "roster-otlp-test";
+const USER_AGENT: &str = "roster-otlp-test/1.0";
 /// The caller's trace, as a W3C `traceparent` names it.
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -59,7 +60,10 @@ async fn one_request_is_one_trace(protocol: &str, backend: Backend) {
     };
     let (mut child, log, port) = spawn(&database, protocol, &endpoint);
     let base = format!("http://127.0.0.1:{port}");
-    let client = Client::new();
+    let client = Client::builder()
+        .user_agent(USER_AGENT)
+        .build()
+        .expect("client");
     wait_until_healthy(&client, &base, &mut child).await;
 
     let token = login(&client, &base).await;
@@ -242,9 +246,9 @@ fn the_request_span(
     for (key, value) in expected {
         assert_eq!(server.attribute(key), Some(value), "{key}");
     }
-    assert!(
-        server.attribute("user_agent.original").is_none(),
-        "reqwest sends none"
+    assert_eq!(
+        server.attribute("user_agent.original").as_deref(),
+        Some(USER_AGENT)
     );
     assert!(
         server
