@@ -175,7 +175,7 @@ impl UserService {
         if query
             .after
             .as_ref()
-            .is_some_and(|after| after.sort != query.sort)
+            .is_some_and(|after| after.sort() != query.sort)
         {
             return Err(UsersError::Unexpected(anyhow!(
                 "a cursor for another sort order reached the use case"

@@ -16,7 +16,9 @@ pub use access::{AccessRequest, IssuedToken, Operation, Resource, Session, Token
 pub use actor::Actor;
 pub use events::{UserEvent, UserEventKind};
 pub use page::{
-    Cursor, PageSize, PageSizeError, Sort, SortError, SortField, SortKey, UserFilter, UserQuery,
+    Cursor, CursorError, EmailDomain, EmailDomainError, EmailLookup, EmailLookupError,
+    NameFragment, NameFragmentError, PageSize, PageSizeError, Sort, SortError, SortField, SortKey,
+    UserFilter, UserQuery,
 };
 pub use user::{
     Email, EmailError, NewUser, Password, PasswordHash, PasswordHashError, PasswordPolicy,

@@ -5,8 +5,8 @@ use std::{future::Future, net::IpAddr, pin::Pin};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use ipnet::IpNet;
-use roster_application::{AuthError, AuthService};
-use roster_domain::{Actor, ports::AuthenticationError};
+use roster_application::AuthService;
+use roster_domain::Actor;
 
 use crate::error::ApiError;
 
@@ -50,17 +50,7 @@ impl FromRequest for Caller {
             };
             let auth = auth
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no AuthService configured")))?;
-            match auth.authenticate(&token).await {
-                Ok(actor) => Ok(Self(actor)),
-                Err(AuthError::Invalid(error)) => Err(invalid(match error {
-                    AuthenticationError::Malformed => "the token is malformed",
-                    AuthenticationError::InvalidSignature => "the token signature is invalid",
-                    AuthenticationError::Expired => "the token has expired",
-                    AuthenticationError::Revoked => "the token has been revoked",
-                })),
-                Err(AuthError::Unavailable(e)) => Err(ApiError::Unavailable(e)),
-                Err(AuthError::Unexpected(e)) => Err(ApiError::Internal(e)),
-            }
+            Ok(Self(auth.authenticate(&token).await?))
         })
     }
 }

@@ -6,7 +6,16 @@ use actix_web::{
     http::header::{self, EntityTag, Header as _, IfMatch, IfNoneMatch},
 };
 
-use crate::{error::ApiError, settings::ApiSettings};
+use crate::settings::ApiSettings;
+
+/// Why a write's precondition cannot be evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PreconditionError {
+    /// No `If-Match`, while `api.require_if_match` is on.
+    Required,
+    /// `If-Match` is neither `*` nor a list of entity tags.
+    Malformed,
+}
 
 /// The entity tag of a user at `version`: `"v7"`.
 pub(crate) fn etag(version: u64) -> EntityTag {
@@ -27,7 +36,7 @@ fn version_of(tag: &EntityTag) -> Option<u64> {
 pub(crate) fn if_match(
     request: &HttpRequest,
     rules: ApiSettings,
-) -> Result<Option<Vec<u64>>, ApiError> {
+) -> Result<Option<Vec<u64>>, PreconditionError> {
     // An empty field is an empty list (RFC 9110 §5.6.1): as if none was sent.
     let sent = request
         .headers()
@@ -35,28 +44,23 @@ pub(crate) fn if_match(
         .any(|value| !value.as_bytes().trim_ascii().is_empty());
     if !sent {
         return if rules.require_if_match {
-            Err(ApiError::PreconditionRequired)
+            Err(PreconditionError::Required)
         } else {
             Ok(None)
         };
     }
-    let malformed = || {
-        ApiError::BadRequest(
-            "If-Match: must be * or a list of entity tags, such as \"v3\"".to_owned(),
-        )
-    };
     let well_formed = request
         .headers()
         .get_all(header::IF_MATCH)
         .filter(|value| !value.as_bytes().trim_ascii().is_empty())
         .all(|value| value.to_str().is_ok_and(is_entity_tag_list));
     if !well_formed {
-        return Err(malformed());
+        return Err(PreconditionError::Malformed);
     }
     match IfMatch::parse(request) {
         Ok(IfMatch::Any) => Ok(None),
         Ok(IfMatch::Items(tags)) => Ok(Some(tags.iter().filter_map(version_of).collect())),
-        Err(_) => Err(malformed()),
+        Err(_) => Err(PreconditionError::Malformed),
     }
 }
 
@@ -108,7 +112,7 @@ mod tests {
         assert!(matches!(if_match(&none, optional), Ok(None)));
         assert!(matches!(
             if_match(&none, required),
-            Err(ApiError::PreconditionRequired)
+            Err(PreconditionError::Required)
         ));
         let any = TestRequest::default()
             .insert_header(("if-match", "*"))
@@ -130,7 +134,7 @@ mod tests {
                 .insert_header(("if-match", malformed))
                 .to_http_request();
             assert!(
-                matches!(if_match(&bad, optional), Err(ApiError::BadRequest(_))),
+                matches!(if_match(&bad, optional), Err(PreconditionError::Malformed)),
                 "{malformed:?}"
             );
         }

@@ -1,33 +1,27 @@
-//! [`ApiError`]: every failure as an RFC 9457 `application/problem+json` response.
-//!
-//! Client mistakes get a precise status and detail; 500s get a generic body while the
-//! cause is logged once, inside the request's span (so with its request id).
+//! [`ApiError`]: every failure the API can answer with, and the one place where each
+//! error of the use cases, the ports and the extractors becomes one of them.
+//! [`crate::problem`] renders them as RFC 9457 problems.
 
 use std::fmt;
 
-use actix_web::{
-    HttpResponse, ResponseError,
-    error::{JsonPayloadError, PathError, QueryPayloadError},
-    http::{StatusCode, header},
-};
-use roster_application::UsersError;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use roster_application::{AuthError, LoginError, UsersError};
+use roster_domain::ports::{AuthenticationError, RepositoryError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-/// Seconds a client should wait before retrying a 503.
-const RETRY_AFTER_SECONDS: &str = "1";
+use crate::conditional::PreconditionError;
 
-/// One invalid field of a request body or query.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
-    /// The rule broken, where a client may want to react to it (`min_length`, ...).
+    /// The rule broken, where a client may react to it (`min_length`, `not_common`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub rule: Option<&'static str>,
 }
-
-/// The realm of every `WWW-Authenticate` challenge.
-const REALM: &str = "roster";
 
 /// A failure, as the client will see it.
 #[derive(Debug, thiserror::Error)]
@@ -86,177 +80,6 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
-/// The body of every error response.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
-}
-
-impl ApiError {
-    /// The problem type URI and title. Plain HTTP failures use `about:blank` with the
-    /// status phrase as the title (RFC 9457 §4.2.1); Roster's own kinds are URNs.
-    fn kind(&self) -> (&'static str, &'static str) {
-        match self {
-            Self::Validation(_) => ("urn:roster:problem:validation-failed", "Validation failed"),
-            Self::BadRequest(_) => ("urn:roster:problem:malformed-request", "Malformed request"),
-            Self::EmailTaken(_) => ("urn:roster:problem:email-taken", "E-mail address taken"),
-            Self::Conflict(_) => ("urn:roster:problem:conflict", "Concurrent modification"),
-            Self::PreconditionFailed { .. } => (
-                "urn:roster:problem:precondition-failed",
-                "Precondition failed",
-            ),
-            Self::IdempotencyKeyReused => (
-                "urn:roster:problem:idempotency-key-reused",
-                "Idempotency key reused",
-            ),
-            Self::IdempotencyKeyInUse => (
-                "urn:roster:problem:idempotency-key-in-use",
-                "Request in progress",
-            ),
-            Self::PreconditionRequired => (
-                "urn:roster:problem:precondition-required",
-                "Precondition required",
-            ),
-            Self::Unauthenticated { .. } => (
-                "urn:roster:problem:unauthenticated",
-                "Authentication required",
-            ),
-            Self::InvalidCredentials => (
-                "urn:roster:problem:invalid-credentials",
-                "Invalid credentials",
-            ),
-            Self::Forbidden(_) => ("urn:roster:problem:forbidden", "Forbidden"),
-            Self::TooManyRequests { .. } => (
-                "urn:roster:problem:too-many-attempts",
-                "Too many failed logins",
-            ),
-            Self::UnsupportedMediaType(_) => ("about:blank", "Unsupported Media Type"),
-            Self::PayloadTooLarge { .. } => ("about:blank", "Payload Too Large"),
-            Self::NotFound(_) => ("about:blank", "Not Found"),
-            Self::MethodNotAllowed { .. } => ("about:blank", "Method Not Allowed"),
-            Self::Unavailable(_) => ("about:blank", "Service Unavailable"),
-            Self::Internal(_) => ("about:blank", "Internal Server Error"),
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            Self::Validation(errors) => {
-                format!("{} field(s) are invalid; see errors", errors.len())
-            }
-            Self::MethodNotAllowed { allowed } => format!("allowed methods: {allowed}"),
-            Self::Unavailable(_) => {
-                "the service is temporarily unavailable; retry later".to_owned()
-            }
-            Self::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
-            other => other.to_string(),
-        }
-    }
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::EmailTaken(_) | Self::Conflict(_) | Self::IdempotencyKeyInUse => {
-                StatusCode::CONFLICT
-            }
-            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::Unauthenticated { .. } | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Internal(cause) => {
-                tracing::error!(error = format!("{cause:#}"), "request failed");
-            }
-            Self::Unavailable(cause) => {
-                tracing::warn!(error = format!("{cause:#}"), "dependency unavailable");
-            }
-            _ => {}
-        }
-        self.problem_response()
-    }
-}
-
-impl ApiError {
-    /// The response, without logging the cause (for callers that already did).
-    pub(crate) fn problem_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let (kind, title) = self.kind();
-        let errors = match self {
-            Self::Validation(errors) => Some(errors.as_slice()),
-            _ => None,
-        };
-        let problem = Problem {
-            kind,
-            title,
-            status: status.as_u16(),
-            detail: self.detail(),
-            errors,
-        };
-        let mut response = HttpResponse::build(status);
-        response.content_type("application/problem+json");
-        match self {
-            Self::Unavailable(_) => {
-                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
-            }
-            Self::MethodNotAllowed { allowed } => {
-                response.insert_header((header::ALLOW, *allowed));
-            }
-            Self::Unauthenticated { error: None, .. } | Self::InvalidCredentials => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    format!("Bearer realm=\"{REALM}\""),
-                ));
-            }
-            Self::Unauthenticated {
-                error: Some(error),
-                description,
-            } => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    format!("Bearer realm=\"{REALM}\", error=\"{error}\", error_description=\"{description}\""),
-                ));
-            }
-            Self::Forbidden(_) => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\""),
-                ));
-            }
-            Self::TooManyRequests { retry_after_secs } => {
-                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-            }
-            Self::IdempotencyKeyInUse => {
-                response.insert_header((header::RETRY_AFTER, "1"));
-            }
-            Self::PreconditionFailed { current } => {
-                response.insert_header(header::ETag(crate::conditional::etag(*current)));
-            }
-            _ => {}
-        }
-        response.json(problem)
-    }
-}
-
 impl From<UsersError> for ApiError {
     fn from(error: UsersError) -> Self {
         match error {
@@ -282,6 +105,58 @@ impl From<UsersError> for ApiError {
             }]),
             UsersError::Unavailable(cause) => Self::Unavailable(cause),
             UsersError::Unexpected(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Invalid(error) => Self::Unauthenticated {
+                error: Some("invalid_token"),
+                description: match error {
+                    AuthenticationError::Malformed => "the token is malformed",
+                    AuthenticationError::InvalidSignature => "the token signature is invalid",
+                    AuthenticationError::Expired => "the token has expired",
+                    AuthenticationError::Revoked => "the token has been revoked",
+                }
+                .to_owned(),
+            },
+            AuthError::Unavailable(e) => Self::Unavailable(e),
+            AuthError::Unexpected(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::InvalidCredentials => Self::InvalidCredentials,
+            LoginError::Throttled { retry_after } => Self::TooManyRequests {
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
+            LoginError::Unavailable(e) => Self::Unavailable(e),
+            LoginError::Unexpected(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<RepositoryError> for ApiError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::Unavailable(e) => Self::Unavailable(e),
+            RepositoryError::Unexpected(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<PreconditionError> for ApiError {
+    fn from(error: PreconditionError) -> Self {
+        match error {
+            PreconditionError::Required => Self::PreconditionRequired,
+            PreconditionError::Malformed => Self::BadRequest(
+                "If-Match: must be * or a list of entity tags, such as \"v3\"".to_owned(),
+            ),
         }
     }
 }

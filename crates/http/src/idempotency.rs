@@ -14,7 +14,7 @@ use actix_web::{
 use hmac::{Hmac, Mac as _};
 use roster_domain::{
     Actor,
-    ports::{IdempotencyKey, IdempotencyStore, RepositoryError, Reservation, StoredResponse},
+    ports::{IdempotencyKey, IdempotencyStore, Reservation, StoredResponse},
 };
 use sha2::Sha256;
 
@@ -91,8 +91,7 @@ impl Idempotency {
                 now - chrono::Duration::from_std(ABANDONED_AFTER).unwrap_or_default(),
                 now + chrono::Duration::from_std(RETENTION).unwrap_or_default(),
             )
-            .await
-            .map_err(repository_error)?;
+            .await?;
         match reservation {
             Reservation::Replay(stored) => Ok(replay(&stored)),
             Reservation::Mismatch => Err(ApiError::IdempotencyKeyReused),
@@ -207,11 +206,4 @@ fn replay(stored: &StoredResponse) -> HttpResponse {
     }
     response.insert_header((REPLAYED.clone(), HeaderValue::from_static("true")));
     response.body(stored.body.clone())
-}
-
-fn repository_error(error: RepositoryError) -> ApiError {
-    match error {
-        RepositoryError::Unavailable(e) => ApiError::Unavailable(e),
-        RepositoryError::Unexpected(e) => ApiError::Internal(e),
-    }
 }

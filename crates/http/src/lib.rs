@@ -1,11 +1,16 @@
 //! actix-web adapter: Roster's REST API under `/api/v1`, the probes, and the mapping of
 //! every failure to an RFC 9457 problem.
 //!
-//! Handlers are thin: parse the request into domain types, call one use case, map the
-//! result. Everything actix-specific stays in this crate.
+//! Each resource is a folder (`users/`, `auth/`) that owns its bodies, one module per
+//! operation, its routes and its part of the OpenAPI description. Below them sit leaf
+//! modules that import nothing of the resources: errors and problem documents, ETags
+//! and preconditions, shared OpenAPI components. Handlers parse, call one use case and
+//! map the result. Everything actix-specific stays in this crate.
 
 mod auth;
+mod body;
 mod caller;
+mod components;
 mod conditional;
 mod error;
 mod idempotency;
@@ -13,6 +18,8 @@ mod middleware;
 mod observability;
 mod openapi;
 mod probes;
+mod problem;
+mod routing;
 mod server;
 mod settings;
 mod users;

@@ -18,6 +18,7 @@ use opentelemetry::{
     propagation::Extractor,
     trace::{TraceContextExt as _, TraceFlags},
 };
+use roster_application::LoginError;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Renders the current metrics in the Prometheus text format.
@@ -57,6 +58,18 @@ pub(crate) enum LoginOutcome {
     Throttled,
 }
 
+impl LoginOutcome {
+    /// How a login ended; `None` when a dependency failed before it was decided.
+    pub(crate) fn of<T>(result: &Result<T, LoginError>) -> Option<Self> {
+        match result {
+            Ok(_) => Some(Self::Succeeded),
+            Err(LoginError::InvalidCredentials) => Some(Self::Failed),
+            Err(LoginError::Throttled { .. }) => Some(Self::Throttled),
+            Err(LoginError::Unavailable(_) | LoginError::Unexpected(_)) => None,
+        }
+    }
+}
+
 impl Observability {
     pub fn new(meter: &Meter, log_probes: bool, metrics_text: Option<MetricsText>) -> Self {
         Self {
@@ -81,7 +94,11 @@ impl Observability {
         }
     }
 
-    pub(crate) fn login(&self, outcome: LoginOutcome) {
+    /// Counts a login that got as far as the credentials (or the throttle).
+    pub(crate) fn login(&self, outcome: Option<LoginOutcome>) {
+        let Some(outcome) = outcome else {
+            return;
+        };
         let outcome = match outcome {
             LoginOutcome::Succeeded => "succeeded",
             LoginOutcome::Failed => "failed",
@@ -202,7 +219,7 @@ impl Extractor for HeaderExtractor<'_> {
     summary = "Metrics in the Prometheus text format (unless moved or turned off by `telemetry.metrics`)",
     responses(
         (status = 200, description = "The current values", content_type = "text/plain; version=0.0.4", body = String),
-        (status = 404, description = "Served on another port, or turned off", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Served on another port, or turned off", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn metrics(render: web::Data<MetricsText>) -> HttpResponse {

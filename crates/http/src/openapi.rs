@@ -7,17 +7,23 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use roster_domain::PasswordPolicy;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{
-    IntoParams, IntoResponses, Modify, OpenApi, ToSchema,
+    Modify, OpenApi,
     openapi::{
         self,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
 
-use crate::{auth, observability, probes, users};
+use crate::{
+    auth,
+    components::{RoleName, SortName, StatusName},
+    error::FieldError,
+    observability, probes,
+    problem::Problem,
+    users,
+};
 
 /// The spec, rendered once at start-up.
 #[derive(Debug, Clone)]
@@ -40,7 +46,7 @@ pub(crate) async fn serve(document: web::Data<OpenApiDocument>) -> HttpResponse 
 /// The description for a service whose new passwords follow `policy`: the password
 /// rules (length, common passwords) are part of the request schemas.
 pub fn document(policy: PasswordPolicy) -> Value {
-    let mut spec = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let mut spec = serde_json::to_value(described()).unwrap_or(Value::Null);
     not_nullable_parameters(&mut spec);
     let password = password_schema(policy);
     for (schema, property) in [
@@ -54,6 +60,16 @@ pub fn document(policy: PasswordPolicy) -> Value {
         }
     }
     spec
+}
+
+/// The description of every resource, with what all operations share.
+fn described() -> openapi::OpenApi {
+    let mut api = ApiDoc::openapi();
+    api.merge(auth::AuthApi::openapi());
+    api.merge(users::UsersApi::openapi());
+    Security.modify(&mut api);
+    CommonResponses.modify(&mut api);
+    api
 }
 
 /// Parameters are absent or present, never `null`: utoipa describes optional ones as
@@ -148,26 +164,8 @@ fn regex_escape(c: char) -> String {
         description = "User management: users, their roles and credentials, and the tokens that authenticate them.\n\nErrors are RFC 9457 problems (`application/problem+json`).",
         license(name = "MIT OR Apache-2.0"),
     ),
-    paths(
-        auth::token,
-        auth::revoke,
-        auth::register,
-        users::me,
-        users::list,
-        users::create,
-        users::get,
-        users::replace,
-        users::patch,
-        users::delete,
-        users::change_password,
-        users::revoke_tokens,
-        probes::health,
-        probes::ready,
-        observability::metrics,
-        serve,
-    ),
-    components(schemas(Problem, FieldErrorDoc, RoleName, StatusName, SortName)),
-    modifiers(&Security, &CommonResponses),
+    paths(probes::health, probes::ready, observability::metrics, serve),
+    components(schemas(Problem, FieldError, RoleName, StatusName, SortName)),
     tags(
         (name = "auth", description = "Tokens and registration"),
         (name = "users", description = "Users"),
@@ -176,136 +174,6 @@ fn regex_escape(c: char) -> String {
     ),
 )]
 struct ApiDoc;
-
-/// An RFC 9457 problem: every error response has this body.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(title = "Problem")]
-#[allow(dead_code, reason = "describes ApiError's problem body")]
-pub(crate) struct Problem {
-    /// A URN naming the kind of problem (`urn:roster:problem:...`), or `about:blank`.
-    #[serde(rename = "type")]
-    #[schema(example = "urn:roster:problem:validation-failed")]
-    kind: String,
-    title: String,
-    status: u16,
-    detail: String,
-    /// Every invalid field, on 422.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<Vec<FieldErrorDoc>>,
-}
-
-/// One invalid field of a request.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(as = FieldError)]
-#[allow(dead_code, reason = "describes FieldError")]
-pub(crate) struct FieldErrorDoc {
-    field: String,
-    message: String,
-    /// The rule broken, where a client may react to it (`min_length`, `not_common`, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule: Option<String>,
-}
-
-/// A user's role.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code, reason = "describes values that travel as text")]
-pub(crate) enum RoleName {
-    Admin,
-    Member,
-}
-
-/// A user's status: disabled users cannot log in.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code, reason = "describes values that travel as text")]
-pub(crate) enum StatusName {
-    Active,
-    Disabled,
-}
-
-/// A listing's order; `-` for descending. Ties are broken by id.
-#[derive(Debug, Serialize, ToSchema)]
-#[allow(dead_code, reason = "describes values that travel as text")]
-pub(crate) enum SortName {
-    #[serde(rename = "created_at")]
-    CreatedAt,
-    #[serde(rename = "-created_at")]
-    CreatedAtDescending,
-    #[serde(rename = "email")]
-    Email,
-    #[serde(rename = "-email")]
-    EmailDescending,
-    #[serde(rename = "name")]
-    Name,
-    #[serde(rename = "-name")]
-    NameDescending,
-}
-
-/// What any operation with a JSON body may answer about the body itself.
-#[derive(IntoResponses)]
-#[allow(dead_code, reason = "describes responses")]
-pub(crate) enum BodyErrors {
-    /// The body is larger than `server.json_body_limit`.
-    #[response(status = 413, content_type = "application/problem+json")]
-    TooLarge(Problem),
-    /// The body is not of the media type the operation takes.
-    #[response(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Problem),
-}
-
-/// What a conditional write may answer about its precondition.
-#[derive(IntoResponses)]
-#[allow(dead_code, reason = "describes responses")]
-pub(crate) enum PreconditionErrors {
-    /// `If-Match` names another version (the `ETag` header has the current one).
-    #[response(status = 412, content_type = "application/problem+json", headers(("ETag" = String, description = "The current version's entity tag")))]
-    Failed(Problem),
-    /// `If-Match` is required (`api.require_if_match`).
-    #[response(status = 428, content_type = "application/problem+json")]
-    Required(Problem),
-}
-
-/// The user a path names.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code, reason = "describes a parameter")]
-pub(crate) struct UserIdPath {
-    /// The user's id (a ULID); anything else names no user (404).
-    id: String,
-}
-
-/// The precondition of a write.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code, reason = "describes a parameter")]
-pub(crate) struct IfMatchHeader {
-    #[doc = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent."]
-    #[serde(rename = "If-Match")]
-    #[param(pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#)]
-    if_match: Option<String>,
-}
-
-/// The condition of a read.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code, reason = "describes a parameter")]
-pub(crate) struct IfNoneMatchHeader {
-    /// 304 when it names the current version.
-    #[serde(rename = "If-None-Match")]
-    if_none_match: Option<String>,
-}
-
-/// The key that makes a create safe to retry.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code, reason = "describes a parameter")]
-pub(crate) struct IdempotencyKeyHeader {
-    /// Makes retries safe: the first response is replayed for 24 hours.
-    #[serde(rename = "Idempotency-Key")]
-    #[param(min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
-    idempotency_key: Option<String>,
-}
 
 /// The bearer scheme: a biscuit token from `POST /api/v1/auth/token`.
 struct Security;

@@ -14,6 +14,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::{
     auth,
+    body::BodyLimit,
     caller::TrustedProxies,
     error::{ApiError, json_error, path_error, query_error},
     idempotency::Idempotency,
@@ -21,6 +22,7 @@ use crate::{
     observability::{self, MetricsText, Observability},
     openapi::{self, OpenApiDocument},
     probes::{self, Readiness},
+    routing::resource,
     settings::{ApiSettings, ServerSettings},
     users,
 };
@@ -55,7 +57,7 @@ pub fn build_server(
     let observability = web::Data::new(state.observability);
     let api_settings = web::Data::new(state.api);
     let json_body_limit = settings.json_body_limit;
-    let body_limit = web::Data::new(users::BodyLimit(json_body_limit));
+    let body_limit = web::Data::new(BodyLimit(json_body_limit));
     let idempotency = web::Data::new(state.idempotency);
     let openapi = web::Data::new(OpenApiDocument(web::Bytes::from(openapi::document_text(
         state.password_policy,
@@ -132,38 +134,9 @@ fn routes(config: &mut ServiceConfig) {
         .service(resource("/api-docs/openapi.json", "GET").route(web::get().to(openapi::serve)))
         .service(
             web::scope("/api/v1")
-                .service(resource("/auth/token", "POST").route(web::post().to(auth::token)))
-                .service(resource("/auth/revoke", "POST").route(web::post().to(auth::revoke)))
-                .service(resource("/auth/register", "POST").route(web::post().to(auth::register)))
-                .service(resource("/users/me", "GET").route(web::get().to(users::me)))
-                .service(
-                    resource("/users/{id}/password", "PUT")
-                        .route(web::put().to(users::change_password)),
-                )
-                .service(
-                    resource("/users/{id}/revoke-tokens", "POST")
-                        .route(web::post().to(users::revoke_tokens)),
-                )
-                .service(
-                    resource("/users", "GET, POST")
-                        .route(web::get().to(users::list))
-                        .route(web::post().to(users::create)),
-                )
-                .service(
-                    resource("/users/{id}", "GET, PUT, PATCH, DELETE")
-                        .route(web::get().to(users::get))
-                        .route(web::put().to(users::replace))
-                        .route(web::patch().to(users::patch))
-                        .route(web::delete().to(users::delete)),
-                ),
+                .configure(auth::configure)
+                .configure(users::configure),
         );
-}
-
-/// A resource whose other methods get 405 with an `Allow` header.
-fn resource(path: &str, allowed: &'static str) -> Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allowed })
-    }))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -28,15 +28,15 @@ macro_rules! filtered {
         let filter = &$filter;
         let mut select = users::table.into_boxed();
         if let Some(email) = &filter.email {
-            select = select.filter(lower(users::email).eq(email.to_lowercase()));
+            select = select.filter(lower(users::email).eq(email.as_str()));
         }
         if let Some(domain) = &filter.email_domain {
-            select = select.filter(users::email_domain.eq(domain.to_lowercase()));
+            select = select.filter(users::email_domain.eq(domain.as_str()));
         }
         if let Some(text) = &filter.name_contains {
             select = select.filter(
                 lower(users::name)
-                    .like(lower(like_pattern(text)))
+                    .like(lower(like_pattern(text.as_str())))
                     .escape('\\'),
             );
         }
@@ -257,8 +257,8 @@ impl UserRepository for DieselUserRepository {
                         "({column}, id) {operator} ("
                     ))
                 };
-                let id = after.id.to_string();
-                match (&after.key, query.sort.field) {
+                let id = after.id().to_string();
+                match (after.key(), query.sort.field) {
                     (SortKey::Instant(at), SortField::CreatedAt) => {
                         select = select.filter(
                             fragment("created_at")

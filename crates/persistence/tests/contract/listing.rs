@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use roster_domain::{
-    PageSize, Role, Sort, SortField, Status, User, UserFilter, UserName, UserQuery,
-    ports::UserRepository,
+    EmailDomain, EmailLookup, NameFragment, PageSize, Role, Sort, SortField, Status, User,
+    UserFilter, UserName, UserQuery, ports::UserRepository,
 };
 use roster_persistence::Backend;
 
@@ -160,7 +160,7 @@ fn filter_cases(all: &[User]) -> Vec<FilterCase> {
         (
             "email, any case",
             UserFilter {
-                email: Some(all[4].email.as_str().to_uppercase()),
+                email: EmailLookup::parse(&all[4].email.as_str().to_uppercase()).ok(),
                 ..UserFilter::default()
             },
             Box::new(move |u: &User| u.id == fifth),
@@ -168,7 +168,7 @@ fn filter_cases(all: &[User]) -> Vec<FilterCase> {
         (
             "email_domain",
             UserFilter {
-                email_domain: Some("mixed.example.net".to_owned()),
+                email_domain: EmailDomain::parse("mixed.example.net").ok(),
                 ..UserFilter::default()
             },
             Box::new(|u: &User| u.email.domain() == "mixed.example.net"),
@@ -176,7 +176,7 @@ fn filter_cases(all: &[User]) -> Vec<FilterCase> {
         (
             "name_contains, any case",
             UserFilter {
-                name_contains: Some("LI".to_owned()),
+                name_contains: NameFragment::parse("LI").ok(),
                 ..UserFilter::default()
             },
             Box::new(|u: &User| u.name.as_str().to_lowercase().contains("li")),
@@ -184,7 +184,7 @@ fn filter_cases(all: &[User]) -> Vec<FilterCase> {
         (
             "name_contains treats % literally",
             UserFilter {
-                name_contains: Some("t%s".to_owned()),
+                name_contains: NameFragment::parse("t%s").ok(),
                 ..UserFilter::default()
             },
             Box::new(|u: &User| u.name.as_str() == "Percent%Sign"),
@@ -192,7 +192,7 @@ fn filter_cases(all: &[User]) -> Vec<FilterCase> {
         (
             "name_contains treats _ literally",
             UserFilter {
-                name_contains: Some("_".to_owned()),
+                name_contains: NameFragment::parse("_").ok(),
                 ..UserFilter::default()
             },
             Box::new(|u: &User| u.name.as_str() == "Under_Score"),
@@ -225,11 +225,11 @@ fn filter_cases(all: &[User]) -> Vec<FilterCase> {
         (
             "everything combined",
             UserFilter {
-                email_domain: Some("example.com".to_owned()),
+                email_domain: EmailDomain::parse("example.com").ok(),
                 role: Some(Role::Member),
                 status: Some(Status::Active),
                 created_after: Some(at(0)),
-                name_contains: Some("o".to_owned()),
+                name_contains: NameFragment::parse("o").ok(),
                 ..UserFilter::default()
             },
             Box::new(move |u: &User| {

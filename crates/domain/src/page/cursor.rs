@@ -1,0 +1,120 @@
+//! [`Cursor`]: where a page ends. Cursors come back from clients, so one can only be
+//! built with a sort key that fits its order.
+
+use chrono::{DateTime, Utc};
+
+use super::sort::{Sort, SortField};
+use crate::user::UserId;
+
+/// The sort field's value at a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    Instant(DateTime<Utc>),
+    Text(String),
+}
+
+/// Where a page ends: the last user's sort key and id, in the order it was issued
+/// for. The next page holds the users strictly after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    sort: Sort,
+    key: SortKey,
+    id: UserId,
+}
+
+/// Why a cursor cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    /// The key is not of the sort field's kind (a timestamp for `created_at`, text
+    /// otherwise).
+    #[error("the position does not fit sort={}", .0.as_str())]
+    KeyMismatch(Sort),
+    /// The cursor was issued for another order than the one asked for.
+    #[error("issued for sort={}; repeat that sort, or start without a cursor", .0.as_str())]
+    OtherSort(Sort),
+}
+
+impl Cursor {
+    /// The position (`key`, `id`) in `sort`, when the key fits the sort field.
+    pub fn new(sort: Sort, key: SortKey, id: UserId) -> Result<Self, CursorError> {
+        let fits = matches!(
+            (sort.field, &key),
+            (SortField::CreatedAt, SortKey::Instant(_))
+                | (SortField::Email | SortField::Name, SortKey::Text(_))
+        );
+        if fits {
+            Ok(Self { sort, key, id })
+        } else {
+            Err(CursorError::KeyMismatch(sort))
+        }
+    }
+
+    /// A position the caller built from the sort field itself, so it fits.
+    pub(super) fn at(sort: Sort, key: SortKey, id: UserId) -> Self {
+        Self { sort, key, id }
+    }
+
+    /// This cursor, when it was issued for `sort`: a page continues in its own order.
+    pub fn continuing(self, sort: Sort) -> Result<Self, CursorError> {
+        if self.sort == sort {
+            Ok(self)
+        } else {
+            Err(CursorError::OtherSort(self.sort))
+        }
+    }
+
+    pub fn sort(&self) -> Sort {
+        self.sort
+    }
+
+    pub fn key(&self) -> &SortKey {
+        &self.key
+    }
+
+    pub fn id(&self) -> UserId {
+        self.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_key_must_fit_its_sort_field() {
+        let id = UserId::generate();
+        let instant = SortKey::Instant(Utc::now());
+        let text = SortKey::Text("ada".to_owned());
+        for name in Sort::NAMES {
+            let sort: Sort = name.parse().unwrap_or_default();
+            let (fitting, other) = if sort.field == SortField::CreatedAt {
+                (&instant, &text)
+            } else {
+                (&text, &instant)
+            };
+            let cursor = Cursor::new(sort, fitting.clone(), id);
+            assert_eq!(cursor.as_ref().map(Cursor::sort), Ok(sort), "{name}");
+            assert_eq!(cursor.as_ref().map(Cursor::key), Ok(fitting), "{name}");
+            assert_eq!(cursor.as_ref().map(Cursor::id), Ok(id), "{name}");
+            let other_sort = Sort {
+                descending: !sort.descending,
+                ..sort
+            };
+            assert_eq!(
+                cursor.clone().and_then(|c| c.continuing(other_sort)),
+                Err(CursorError::OtherSort(sort)),
+                "{name}"
+            );
+            assert_eq!(
+                cursor.clone().and_then(|c| c.continuing(sort)),
+                cursor,
+                "{name}"
+            );
+            assert_eq!(
+                Cursor::new(sort, other.clone(), id),
+                Err(CursorError::KeyMismatch(sort)),
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! `POST /api/v1/auth/register`: self-registration.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use roster_application::AuthService;
+use roster_domain::Actor;
+
+use crate::{
+    components::{BodyErrors, IdempotencyKeyHeader},
+    error::ApiError,
+    idempotency::Idempotency,
+    problem::Problem,
+    users::{CreateUserRequest, UserResponse, created},
+};
+
+/// `POST /api/v1/auth/register`: a new member, when registration is enabled.
+#[utoipa::path(
+    post, path = "/api/v1/auth/register", operation_id = "register", tag = "auth",
+    summary = "Register as a member, when `auth.allow_registration` is on",
+    params(IdempotencyKeyHeader),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Registered", body = UserResponse, headers(("Location" = String, description = "The new user's URL"), ("ETag" = String, description = "The user's entity tag"), ("Idempotent-Replayed" = String, description = "`true` on a replay"))),
+        (status = 400, description = "Malformed JSON, an unknown field, or a malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Registration is disabled, or a role or status was asked for", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail address is taken, or a request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        (status = 422, description = "Invalid fields (all listed), or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(super) async fn register(
+    request: HttpRequest,
+    auth: web::Data<AuthService>,
+    idempotency: web::Data<Idempotency>,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let canonical = serde_json::to_vec(&body).unwrap_or_default();
+    idempotency
+        .run(&request, &Actor::Anonymous, &canonical, async {
+            let new = body.try_into_domain()?;
+            match auth.register(new).await? {
+                Some(user) => Ok(created(user)),
+                None => Err(ApiError::Forbidden(
+                    "self-registration is disabled".to_owned(),
+                )),
+            }
+        })
+        .await
+}

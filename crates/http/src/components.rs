@@ -1,0 +1,116 @@
+//! OpenAPI components that several operations share: value sets that travel as text,
+//! common responses and parameters. A leaf: it imports nothing of the resources.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
+
+use crate::problem::Problem;
+
+/// A user's role.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "describes values that travel as text")]
+pub(crate) enum RoleName {
+    Admin,
+    Member,
+}
+
+/// A user's status: disabled users cannot log in.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "describes values that travel as text")]
+pub(crate) enum StatusName {
+    Active,
+    Disabled,
+}
+
+/// A listing's order; `-` for descending. Ties are broken by id.
+#[derive(Debug, Serialize, ToSchema)]
+#[expect(dead_code, reason = "describes values that travel as text")]
+pub(crate) enum SortName {
+    #[serde(rename = "created_at")]
+    CreatedAt,
+    #[serde(rename = "-created_at")]
+    CreatedAtDescending,
+    #[serde(rename = "email")]
+    Email,
+    #[serde(rename = "-email")]
+    EmailDescending,
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "-name")]
+    NameDescending,
+}
+
+/// What any operation with a JSON body may answer about the body itself.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "describes responses, never built")]
+pub(crate) enum BodyErrors {
+    /// The body is larger than `server.json_body_limit`.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// The body is not of the media type the operation takes.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Problem),
+}
+
+/// What a conditional write may answer about its precondition.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "describes responses, never built")]
+pub(crate) enum PreconditionErrors {
+    /// `If-Match` names another version (the `ETag` header has the current one).
+    #[response(status = 412, content_type = "application/problem+json", headers(("ETag" = String, description = "The current version's entity tag")))]
+    Failed(Problem),
+    /// `If-Match` is required (`api.require_if_match`).
+    #[response(status = 428, content_type = "application/problem+json")]
+    Required(Problem),
+}
+
+/// The user a path names.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct UserIdPath {
+    /// The user's id (a ULID); anything else names no user (404).
+    pub(crate) id: String,
+}
+
+/// The precondition of a write.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "describes a header, which handlers read themselves"
+)]
+pub(crate) struct IfMatchHeader {
+    #[doc = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent."]
+    #[serde(rename = "If-Match")]
+    #[param(pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#)]
+    if_match: Option<String>,
+}
+
+/// The condition of a read.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "describes a header, which handlers read themselves"
+)]
+pub(crate) struct IfNoneMatchHeader {
+    /// 304 when it names the current version.
+    #[serde(rename = "If-None-Match")]
+    if_none_match: Option<String>,
+}
+
+/// The key that makes a create safe to retry.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "describes a header, which handlers read themselves"
+)]
+pub(crate) struct IdempotencyKeyHeader {
+    /// Makes retries safe: the first response is replayed for 24 hours.
+    #[serde(rename = "Idempotency-Key")]
+    #[param(min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    idempotency_key: Option<String>,
+}

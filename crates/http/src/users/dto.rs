@@ -1,0 +1,187 @@
+//! The users' request and response bodies, separate from the domain types: requests
+//! turn into them with `try_into_domain`, responses are built from them.
+
+use chrono::{DateTime, Utc};
+use roster_domain::{Email, NewUser, Password, Role, Status, User, UserName, UserReplacement};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    components::{RoleName, StatusName},
+    error::{ApiError, FieldErrors},
+};
+
+/// A new user. Role and status default to `member` and `active`.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateUserRequest {
+    /// Unique, compared ignoring case.
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
+    email: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        example = "Ada Lovelace"
+    )]
+    name: String,
+    #[schema(min_length = 8, max_length = 128, write_only)]
+    password: String,
+    #[schema(value_type = Option<RoleName>)]
+    role: Option<String>,
+    #[schema(value_type = Option<StatusName>)]
+    status: Option<String>,
+}
+
+impl CreateUserRequest {
+    pub(crate) fn try_into_domain(self) -> Result<NewUser, ApiError> {
+        let mut errors = FieldErrors::default();
+        let email = errors.check("email", Email::parse(&self.email));
+        let name = errors.check("name", UserName::parse(&self.name));
+        let role = errors.check(
+            "role",
+            self.role.as_deref().map_or(Ok(Role::default()), str::parse),
+        );
+        let status = errors.check(
+            "status",
+            self.status
+                .as_deref()
+                .map_or(Ok(Status::default()), str::parse),
+        );
+        match (email, name, role, status) {
+            (Some(email), Some(name), Some(role), Some(status)) => Ok(NewUser {
+                email,
+                name,
+                role,
+                status,
+                password: Password::new(self.password),
+            }),
+            _ => Err(errors.into_error()),
+        }
+    }
+}
+
+/// A user's replaceable fields, all required (`PUT`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReplaceUserRequest {
+    #[schema(format = Email, max_length = 254)]
+    email: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    name: String,
+    #[schema(value_type = RoleName)]
+    role: String,
+    #[schema(value_type = StatusName)]
+    status: String,
+}
+
+impl ReplaceUserRequest {
+    pub(crate) fn try_into_domain(self) -> Result<UserReplacement, ApiError> {
+        let mut errors = FieldErrors::default();
+        let email = errors.check("email", Email::parse(&self.email));
+        let name = errors.check("name", UserName::parse(&self.name));
+        let role = errors.check("role", self.role.parse::<Role>());
+        let status = errors.check("status", self.status.parse::<Status>());
+        match (email, name, role, status) {
+            (Some(email), Some(name), Some(role), Some(status)) => Ok(UserReplacement {
+                email,
+                name,
+                role,
+                status,
+            }),
+            _ => Err(errors.into_error()),
+        }
+    }
+}
+
+/// A JSON merge patch of a user (`PATCH`): the members given change, the others stay.
+/// None may be `null`: no field can be removed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "describes the PATCH body, which is parsed by hand"
+)]
+pub(crate) struct UserMergePatch {
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
+    email: String,
+    #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    name: String,
+    #[serde(default)]
+    #[schema(value_type = RoleName)]
+    role: String,
+    #[serde(default)]
+    #[schema(value_type = StatusName)]
+    status: String,
+}
+
+/// A new password. `current_password` is required unless an administrator sets
+/// another user's password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChangePasswordRequest {
+    #[schema(write_only)]
+    pub(crate) current_password: Option<String>,
+    #[schema(min_length = 8, max_length = 128, write_only)]
+    pub(crate) new_password: String,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
+pub(crate) struct UserResponse {
+    /// A ULID: 26 characters, sortable by creation time.
+    #[schema(
+        pattern = "^[0-9A-HJKMNP-TV-Z]{26}$",
+        example = "01JD4ZK3M2Q8V6W1T9X5Y7B0CE"
+    )]
+    id: String,
+    #[schema(format = Email)]
+    email: String,
+    name: String,
+    #[schema(value_type = RoleName)]
+    role: &'static str,
+    #[schema(value_type = StatusName)]
+    status: &'static str,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// 1 on creation, one more with every change; the `ETag` is `"v{version}"`.
+    #[schema(minimum = 1)]
+    version: u64,
+}
+
+impl From<User> for UserResponse {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.as_str().to_owned(),
+            name: user.name.as_str().to_owned(),
+            role: user.role.as_str(),
+            status: user.status.as_str(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            version: user.version,
+        }
+    }
+}
+
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserList)]
+pub(crate) struct UserListResponse {
+    pub(crate) items: Vec<UserResponse>,
+    pub(crate) next_cursor: Option<String>,
+    /// Only with `include_total=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) total: Option<u64>,
+}
