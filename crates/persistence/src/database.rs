@@ -8,16 +8,8 @@ use std::{
 };
 
 use anyhow::Context as _;
-use deadpool_diesel::{
-    InteractError, Runtime,
-    postgres::{self as pg_pool},
-    sqlite::{self as sqlite_pool, Hook, HookError},
-};
-use diesel::{
-    Connection as _,
-    connection::SimpleConnection as _,
-    result::{DatabaseErrorKind, Error as DieselError},
-};
+use deadpool_diesel::Runtime;
+use diesel::{Connection as _, QueryResult, connection::SimpleConnection as _};
 use opentelemetry::{
     KeyValue,
     metrics::{Histogram, Meter},
@@ -25,64 +17,19 @@ use opentelemetry::{
 use roster_domain::ports::RepositoryError;
 use tracing::field::Empty;
 
-use crate::settings::DatabaseSettings;
-
-/// Which database a URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    /// The backend and the connection string its driver takes.
-    ///
-    /// `postgres://` and `postgresql://` name PostgreSQL; `sqlite://PATH`,
-    /// `sqlite:PATH` and anything else name a SQLite file.
-    pub fn from_url(url: &str) -> (Self, &str) {
-        let url = url.trim();
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Self::Postgres, url)
-        } else if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            (Self::Sqlite, path)
-        } else {
-            (Self::Sqlite, url)
-        }
-    }
-
-    /// The OpenTelemetry `db.system.name` of the backend.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sqlite => "sqlite",
-            Self::Postgres => "postgresql",
-        }
-    }
-}
+use crate::{
+    backend::Backend,
+    connection::{DbConnection, Manager, Pool},
+    errors::{database_error, interact_error, pool_error},
+    settings::DatabaseSettings,
+};
 
 /// A pool of connections to SQLite or PostgreSQL. Cloning shares the pool.
 #[derive(Clone)]
 pub struct Database {
+    backend: Backend,
     pool: Pool,
     instruments: Arc<OnceLock<Instruments>>,
-}
-
-/// The connection pool of one backend.
-#[derive(Clone)]
-pub enum Pool {
-    Sqlite(sqlite_pool::Pool),
-    Postgres(pg_pool::Pool),
-}
-
-impl fmt::Debug for Pool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlite(pool) => f.debug_tuple("Sqlite").field(&pool.status()).finish(),
-            Self::Postgres(pool) => f.debug_tuple("Postgres").field(&pool.status()).finish(),
-        }
-    }
 }
 
 /// The pool's connection wait-time histogram, once [`Database::instrument`] ran.
@@ -116,83 +63,42 @@ impl Database {
     pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
         settings.validate().map_err(anyhow::Error::msg)?;
         let (backend, target) = Backend::from_url(&settings.url);
-        match backend {
-            Backend::Sqlite => {
-                if target == ":memory:" || target.contains("mode=memory") {
-                    anyhow::bail!(
-                        "database.url: in-memory SQLite is not supported (each pooled connection would see its own empty database); use a file"
-                    );
-                }
-                create_parent_folder(target)?;
-                let busy_ms = settings.sqlite_busy_timeout.as_millis();
-                enable_wal(target.to_owned(), busy_ms).await?;
-                // Per-connection settings; WAL is a property of the file, set above.
-                let pragmas = format!(
-                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON;"
+        let mut pragmas = String::new();
+        if backend == Backend::Sqlite {
+            if target == ":memory:" || target.contains("mode=memory") {
+                anyhow::bail!(
+                    "database.url: in-memory SQLite is not supported (each pooled connection would see its own empty database); use a file"
                 );
-                let manager = sqlite_pool::Manager::new(target, Runtime::Tokio1);
-                let pool = sqlite_pool::Pool::builder(manager)
-                    .max_size(settings.max_connections)
-                    .wait_timeout(Some(settings.wait_timeout))
-                    .create_timeout(Some(settings.create_timeout))
-                    .runtime(Runtime::Tokio1)
-                    .post_create(Hook::async_fn(move |connection, _| {
-                        let pragmas = pragmas.clone();
-                        Box::pin(async move {
-                            connection
-                                .interact(move |c| c.batch_execute(&pragmas))
-                                .await
-                                .map_err(|e| {
-                                    HookError::message(format!("SQLite set-up panicked: {e}"))
-                                })?
-                                .map_err(|e| {
-                                    HookError::message(format!("SQLite set-up failed: {e}"))
-                                })
-                        })
-                    }))
-                    .build()
-                    .context("cannot build the SQLite connection pool")?;
-                Ok(Self::new(Pool::Sqlite(pool)))
             }
-            Backend::Postgres => {
-                let manager = pg_pool::Manager::new(target, Runtime::Tokio1);
-                let pool = pg_pool::Pool::builder(manager)
-                    .max_size(settings.max_connections)
-                    .wait_timeout(Some(settings.wait_timeout))
-                    .create_timeout(Some(settings.create_timeout))
-                    .runtime(Runtime::Tokio1)
-                    .build()
-                    .context("cannot build the PostgreSQL connection pool")?;
-                Ok(Self::new(Pool::Postgres(pool)))
-            }
+            create_parent_folder(target)?;
+            let busy_ms = settings.sqlite_busy_timeout.as_millis();
+            enable_wal(target.to_owned(), busy_ms).await?;
+            // Per-connection settings; WAL is a property of the file, set above.
+            pragmas = format!(
+                "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON;"
+            );
         }
-    }
-
-    fn new(pool: Pool) -> Self {
-        Self {
+        let pool = Pool::builder(Manager::new(backend, target, pragmas))
+            .max_size(settings.max_connections)
+            .wait_timeout(Some(settings.wait_timeout))
+            .create_timeout(Some(settings.create_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .with_context(|| format!("cannot build the {} connection pool", backend.name()))?;
+        Ok(Self {
+            backend,
             pool,
             instruments: Arc::default(),
-        }
+        })
     }
 
     pub fn backend(&self) -> Backend {
-        match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
-            Pool::Postgres(_) => Backend::Postgres,
-        }
-    }
-
-    /// The backend's pool, for tests that need to hold its connections.
-    pub fn pool(&self) -> &Pool {
-        &self.pool
+        self.backend
     }
 
     pub fn pool_status(&self) -> PoolStatus {
-        let status = match &self.pool {
-            Pool::Sqlite(pool) => pool.status(),
-            Pool::Postgres(pool) => pool.status(),
-        };
+        let status = self.pool.status();
         PoolStatus {
             max_size: status.max_size,
             size: status.size,
@@ -204,10 +110,7 @@ impl Database {
     /// Closes the pool: waiting and later requests for a connection fail at once, and
     /// connections are closed as they are returned.
     pub fn close(&self) {
-        match &self.pool {
-            Pool::Sqlite(pool) => pool.close(),
-            Pool::Postgres(pool) => pool.close(),
-        }
+        self.pool.close();
     }
 
     /// Reports the pool through `meter`, with the semantic-convention instruments:
@@ -274,26 +177,87 @@ impl Database {
             .build();
     }
 
-    /// Waits for a pooled connection, recording how long it took.
-    pub(crate) async fn checkout<T>(
+    /// Runs `body` with a pooled connection, on a blocking thread, inside a CLIENT
+    /// span named `{operation} {collection}`. No connection is
+    /// [`RepositoryError::Unavailable`]; the body's own result is returned as it is,
+    /// for callers that look into diesel's errors (see [`Database::query`]).
+    pub(crate) async fn run<T, E, F>(
         &self,
-        get: impl Future<Output = Result<T, deadpool_diesel::PoolError>>,
-    ) -> Result<T, RepositoryError> {
+        operation: &'static str,
+        collection: &'static str,
+        body: F,
+    ) -> Result<Result<T, E>, RepositoryError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
         let started = Instant::now();
-        let result = get.await;
+        let connection = self.pool.get().await;
         if let Some(instruments) = self.instruments.get() {
             instruments
                 .wait_time
                 .record(started.elapsed().as_secs_f64(), &instruments.attributes);
         }
-        result.map_err(pool_error)
+        let connection = connection.map_err(pool_error)?;
+        let span = client_span(self.backend, operation, collection);
+        connection
+            .interact(move |conn| {
+                let _entered = span.enter();
+                let outcome = body(conn);
+                record_outcome(&outcome);
+                outcome
+            })
+            .await
+            .map_err(interact_error)
+    }
+
+    /// [`Database::run`] for a body whose errors no caller acts on: they become
+    /// [`RepositoryError`]s.
+    pub(crate) async fn query<T, F>(
+        &self,
+        operation: &'static str,
+        collection: &'static str,
+        body: F,
+    ) -> Result<T, RepositoryError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+    {
+        self.run(operation, collection, body)
+            .await?
+            .map_err(database_error)
+    }
+
+    /// Takes one pooled connection until the guard is dropped, for tests that exhaust
+    /// the pool.
+    #[cfg(feature = "testing")]
+    pub async fn hold_connection(&self) -> Result<HeldConnection, RepositoryError> {
+        self.pool
+            .get()
+            .await
+            .map(HeldConnection)
+            .map_err(pool_error)
+    }
+}
+
+/// A pooled connection kept out of use; see [`Database::hold_connection`].
+#[cfg(feature = "testing")]
+pub struct HeldConnection(
+    #[expect(dead_code, reason = "held for its Drop")] deadpool::managed::Object<Manager>,
+);
+
+#[cfg(feature = "testing")]
+impl fmt::Debug for HeldConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HeldConnection")
     }
 }
 
 /// The CLIENT span of one database call, named `{operation} {collection}` and with the
 /// semantic-convention attributes. Create it on the async side, so that its parent is
 /// the caller's span, and enter it on the blocking thread that runs the query.
-pub(crate) fn client_span(
+fn client_span(
     backend: Backend,
     operation: &'static str,
     collection: &'static str,
@@ -320,7 +284,7 @@ pub(crate) fn client_span(
 }
 
 /// Marks the current (client) span failed when the call failed.
-pub(crate) fn record_outcome<T, E>(outcome: &Result<T, E>) {
+fn record_outcome<T, E>(outcome: &Result<T, E>) {
     if outcome.is_err() {
         let span = tracing::Span::current();
         span.record("otel.status_code", "ERROR");
@@ -357,107 +321,5 @@ fn create_parent_folder(path: &str) -> anyhow::Result<()> {
                 )
             }),
         _ => Ok(()),
-    }
-}
-
-/// Runs `$body` with a pooled connection of whichever backend `$database` is, on a
-/// blocking thread, inside a CLIENT span named `$operation $collection`. The body is
-/// expanded once per backend, with the table names (`users`, ...) naming that
-/// dialect's tables, so it is type-checked against both. Evaluates to the body's
-/// value (a `Result`); failing to get a connection returns early with a
-/// [`RepositoryError`].
-macro_rules! on_connection {
-    ($database:expr, $operation:literal, $collection:literal, |$conn:ident| $body:expr) => {{
-        let database: &$crate::database::Database = $database;
-        match database.pool() {
-            $crate::database::Pool::Sqlite(pool) => {
-                let object = database.checkout(pool.get()).await?;
-                let span =
-                    $crate::database::client_span(database.backend(), $operation, $collection);
-                object
-                    .interact(move |$conn: &mut ::diesel::SqliteConnection| {
-                        #[allow(unused_imports)]
-                        use $crate::schema::sqlite::*;
-                        let _entered = span.enter();
-                        let outcome = $body;
-                        $crate::database::record_outcome(&outcome);
-                        outcome
-                    })
-                    .await
-                    .map_err($crate::database::interact_error)?
-            }
-            $crate::database::Pool::Postgres(pool) => {
-                let object = database.checkout(pool.get()).await?;
-                let span =
-                    $crate::database::client_span(database.backend(), $operation, $collection);
-                object
-                    .interact(move |$conn: &mut ::diesel::PgConnection| {
-                        #[allow(unused_imports)]
-                        use $crate::schema::postgres::*;
-                        let _entered = span.enter();
-                        let outcome = $body;
-                        $crate::database::record_outcome(&outcome);
-                        outcome
-                    })
-                    .await
-                    .map_err($crate::database::interact_error)?
-            }
-        }
-    }};
-}
-pub(crate) use on_connection;
-
-/// No connection could be had: the pool is exhausted, closed, or the database is down.
-pub(crate) fn pool_error(error: deadpool_diesel::PoolError) -> RepositoryError {
-    use deadpool_diesel::PoolError;
-    match error {
-        PoolError::Timeout(kind) => RepositoryError::Unavailable(anyhow::anyhow!(
-            "no database connection within the timeout ({kind:?})"
-        )),
-        PoolError::Backend(e) => RepositoryError::Unavailable(
-            anyhow::Error::new(e).context("cannot connect to the database"),
-        ),
-        PoolError::Closed => {
-            RepositoryError::Unavailable(anyhow::anyhow!("the connection pool is closed"))
-        }
-        PoolError::PostCreateHook(e) => {
-            RepositoryError::Unavailable(anyhow::anyhow!("cannot set up a new connection: {e}"))
-        }
-        PoolError::NoRuntimeSpecified => {
-            RepositoryError::Unexpected(anyhow::anyhow!("the connection pool has no runtime"))
-        }
-    }
-}
-
-/// The database call panicked (or was cancelled): a bug, never the caller's fault.
-pub(crate) fn interact_error(error: InteractError) -> RepositoryError {
-    let message = match error {
-        InteractError::Panic(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-text panic payload".to_owned()),
-        InteractError::Cancelled => "cancelled".to_owned(),
-    };
-    RepositoryError::Unexpected(anyhow::anyhow!("database call failed: {message}"))
-}
-
-/// A diesel error that no caller can act on; connection-level failures are reported
-/// as [`RepositoryError::Unavailable`] so that clients are told to retry.
-pub(crate) fn database_error(error: DieselError) -> RepositoryError {
-    let transient = match &error {
-        DieselError::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        ) => true,
-        // SQLite's SQLITE_BUSY once busy_timeout has run out.
-        DieselError::DatabaseError(_, info) => info.message().contains("database is locked"),
-        _ => false,
-    };
-    let error = anyhow::Error::new(error);
-    if transient {
-        RepositoryError::Unavailable(error)
-    } else {
-        RepositoryError::Unexpected(error)
     }
 }

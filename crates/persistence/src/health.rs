@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use diesel::{RunQueryDsl as _, sql_types::Integer};
 use roster_domain::ports::{HealthCheck, HealthCheckError, RepositoryError};
 
-use crate::database::{Database, database_error, on_connection};
+use crate::database::Database;
 
 /// Ready when a pooled connection answers `SELECT 1`.
 #[derive(Debug, Clone)]
@@ -18,10 +18,11 @@ impl HealthCheck for DatabaseReachable {
 
     async fn check(&self) -> Result<(), HealthCheckError> {
         let answer = async {
-            on_connection!(&self.0, "SELECT", "", |conn| {
-                diesel::select(diesel::dsl::sql::<Integer>("1")).get_result::<i32>(conn)
-            })
-            .map_err(database_error)
+            self.0
+                .query("SELECT", "", move |conn| {
+                    diesel::select(diesel::dsl::sql::<Integer>("1")).get_result::<i32>(conn)
+                })
+                .await
         };
         match answer.await {
             Ok(1) => Ok(()),

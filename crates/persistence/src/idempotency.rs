@@ -7,7 +7,9 @@ use roster_domain::ports::{
     IdempotencyKey, IdempotencyStore, RepositoryError, Reservation, StoredResponse,
 };
 
-use crate::database::{Database, database_error, on_connection};
+use crate::{
+    connection::DbConnection, database::Database, instant::Stamp, schema::idempotency_keys,
+};
 
 /// The `idempotency_keys` table.
 #[derive(Debug, Clone)]
@@ -50,57 +52,60 @@ impl IdempotencyStore for DieselIdempotencyStore {
     ) -> Result<Reservation, RepositoryError> {
         let (scope, name) = (key.scope.clone(), key.key.clone());
         let expected = fingerprint.to_owned();
-        let found = on_connection!(&self.database, "UPSERT", "idempotency_keys", |conn| {
-            conn.transaction(|conn| {
-                let reserve = |conn: &mut _| {
-                    diesel::insert_into(idempotency_keys::table)
-                        .values((
-                            idempotency_keys::scope.eq(&scope),
-                            idempotency_keys::key.eq(&name),
-                            idempotency_keys::fingerprint.eq(&expected),
-                            idempotency_keys::created_at.eq(now),
-                            idempotency_keys::expires_at.eq(expires_at),
+        let found = self
+            .database
+            .query("UPSERT", "idempotency_keys", move |conn| {
+                conn.transaction(|conn| {
+                    let reserve = |conn: &mut DbConnection| {
+                        conn.execute_natively(
+                            diesel::insert_into(idempotency_keys::table)
+                                .values((
+                                    idempotency_keys::scope.eq(&scope),
+                                    idempotency_keys::key.eq(&name),
+                                    idempotency_keys::fingerprint.eq(&expected),
+                                    idempotency_keys::created_at.eq(Stamp(now)),
+                                    idempotency_keys::expires_at.eq(Stamp(expires_at)),
+                                ))
+                                .on_conflict_do_nothing(),
+                        )
+                    };
+                    if reserve(conn)? == 1 {
+                        return Ok::<_, DieselError>(Found::Reserved);
+                    }
+                    let record = idempotency_keys::table
+                        .find((&scope, &name))
+                        .select((
+                            idempotency_keys::fingerprint,
+                            idempotency_keys::status,
+                            idempotency_keys::headers,
+                            idempotency_keys::body,
+                            idempotency_keys::created_at,
+                            idempotency_keys::expires_at,
                         ))
-                        .on_conflict_do_nothing()
-                        .execute(conn)
-                };
-                if reserve(conn)? == 1 {
-                    return Ok::<_, DieselError>(Found::Reserved);
-                }
-                let record = idempotency_keys::table
-                    .find((&scope, &name))
-                    .select((
-                        idempotency_keys::fingerprint,
-                        idempotency_keys::status,
-                        idempotency_keys::headers,
-                        idempotency_keys::body,
-                        idempotency_keys::created_at,
-                        idempotency_keys::expires_at,
-                    ))
-                    .first::<Record>(conn)
-                    .optional()?;
-                match record {
-                    // Expired, or pending since its request died: start afresh.
-                    Some(record)
-                        if record.expires_at <= now
-                            || (record.status.is_none()
-                                && record.created_at < abandoned_before) =>
-                    {
-                        diesel::delete(idempotency_keys::table.find((&scope, &name)))
-                            .execute(conn)?;
-                        reserve(conn)?;
-                        Ok(Found::Reserved)
+                        .first::<Record>(conn)
+                        .optional()?;
+                    match record {
+                        // Expired, or pending since its request died: start afresh.
+                        Some(record)
+                            if record.expires_at <= now
+                                || (record.status.is_none()
+                                    && record.created_at < abandoned_before) =>
+                        {
+                            diesel::delete(idempotency_keys::table.find((&scope, &name)))
+                                .execute(conn)?;
+                            reserve(conn)?;
+                            Ok(Found::Reserved)
+                        }
+                        Some(record) => Ok(Found::Existing(record)),
+                        // Purged between the insert and the read: the key is free.
+                        None => {
+                            reserve(conn)?;
+                            Ok(Found::Reserved)
+                        }
                     }
-                    Some(record) => Ok(Found::Existing(record)),
-                    // Purged between the insert and the read: the key is free.
-                    None => {
-                        reserve(conn)?;
-                        Ok(Found::Reserved)
-                    }
-                }
+                })
             })
-        })
-        .map_err(database_error)?;
+            .await?;
         let record = match found {
             Found::Reserved => return Ok(Reservation::Reserved),
             Found::Existing(record) => record,
@@ -137,38 +142,43 @@ impl IdempotencyStore for DieselIdempotencyStore {
             RepositoryError::Unexpected(anyhow::anyhow!("cannot store response headers: {e}"))
         })?;
         let (status, body) = (i32::from(response.status), response.body.clone());
-        on_connection!(&self.database, "UPDATE", "idempotency_keys", |conn| {
-            diesel::update(idempotency_keys::table.find((&scope, &name)))
-                .set((
-                    idempotency_keys::status.eq(Some(status)),
-                    idempotency_keys::headers.eq(Some(headers)),
-                    idempotency_keys::body.eq(Some(body)),
-                ))
-                .execute(conn)
-        })
-        .map_err(database_error)?;
+        self.database
+            .query("UPDATE", "idempotency_keys", move |conn| {
+                diesel::update(idempotency_keys::table.find((&scope, &name)))
+                    .set((
+                        idempotency_keys::status.eq(Some(status)),
+                        idempotency_keys::headers.eq(Some(headers)),
+                        idempotency_keys::body.eq(Some(body)),
+                    ))
+                    .execute(conn)
+            })
+            .await?;
         Ok(())
     }
 
     async fn release(&self, key: &IdempotencyKey) -> Result<(), RepositoryError> {
         let (scope, name) = (key.scope.clone(), key.key.clone());
-        on_connection!(&self.database, "DELETE", "idempotency_keys", |conn| {
-            diesel::delete(
-                idempotency_keys::table
-                    .find((&scope, &name))
-                    .filter(idempotency_keys::status.is_null()),
-            )
-            .execute(conn)
-        })
-        .map_err(database_error)?;
+        self.database
+            .query("DELETE", "idempotency_keys", move |conn| {
+                diesel::delete(
+                    idempotency_keys::table
+                        .find((&scope, &name))
+                        .filter(idempotency_keys::status.is_null()),
+                )
+                .execute(conn)
+            })
+            .await?;
         Ok(())
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RepositoryError> {
-        on_connection!(&self.database, "DELETE", "idempotency_keys", |conn| {
-            diesel::delete(idempotency_keys::table.filter(idempotency_keys::expires_at.le(now)))
+        self.database
+            .query("DELETE", "idempotency_keys", move |conn| {
+                diesel::delete(
+                    idempotency_keys::table.filter(idempotency_keys::expires_at.le(Stamp(now))),
+                )
                 .execute(conn)
-        })
-        .map_err(database_error)
+            })
+            .await
     }
 }

@@ -2,15 +2,19 @@
 //! [`UserRepository`](roster_domain::ports::UserRepository) on SQLite (the embedded
 //! default) and PostgreSQL (production), chosen at run time from the database URL.
 //!
-//! Both backends live in one binary as an enum of two concrete deadpool pools
-//! ([`Database`]); the [`on_connection!`] macro expands each query once per backend,
-//! so every query is type-checked against both dialects. Every diesel call runs inside
-//! deadpool's `interact`, on a blocking thread, never on the async executor. Row
-//! structs are private and mapped explicitly to domain types.
+//! Both backends live in one binary through diesel's `MultiConnection`: queries are
+//! written once, against one schema, and a pool manager opens the backend the URL
+//! names. Every diesel call runs inside deadpool's `interact`, on a blocking thread,
+//! never on the async executor ([`Database`]). Row structs are private and mapped
+//! explicitly to domain types.
 
+mod backend;
+mod connection;
 mod database;
+mod errors;
 mod health;
 mod idempotency;
+mod instant;
 mod migrations;
 mod revocations;
 mod schema;
@@ -19,7 +23,10 @@ mod settings;
 pub mod testing;
 mod users;
 
-pub use database::{Backend, Database, Pool};
+pub use backend::Backend;
+#[cfg(feature = "testing")]
+pub use database::HeldConnection;
+pub use database::{Database, PoolStatus};
 pub use health::{DatabaseReachable, MigrationsApplied};
 pub use idempotency::DieselIdempotencyStore;
 pub use migrations::MigrationStatus;

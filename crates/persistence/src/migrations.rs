@@ -1,4 +1,5 @@
-//! The embedded migrations: one set per dialect, with the same versions in both.
+//! The embedded migrations: one set per dialect, with the same versions in both, run
+//! on the inner connection of each backend.
 
 use anyhow::anyhow;
 use diesel::{
@@ -9,7 +10,10 @@ use diesel::{
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::database::{Database, on_connection};
+use crate::{connection::DbConnection, database::Database};
+
+/// Where diesel records the applied migrations.
+const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -145,22 +149,28 @@ impl Database {
     /// Applies every pending migration (under an advisory lock on PostgreSQL) and
     /// returns the names of those applied.
     pub async fn run_migrations(&self) -> anyhow::Result<Vec<String>> {
-        on_connection!(self, "migrate", "__diesel_schema_migrations", |conn| {
-            run_pending(conn)
+        self.run("migrate", MIGRATIONS_TABLE, |conn| match conn {
+            DbConnection::Sqlite(conn) => run_pending(conn),
+            DbConnection::Postgres(conn) => run_pending(conn),
         })
+        .await?
     }
 
     /// Reverts the last applied migration; `None` if none is applied.
     pub async fn revert_last_migration(&self) -> anyhow::Result<Option<String>> {
-        on_connection!(self, "revert", "__diesel_schema_migrations", |conn| {
-            revert_last(conn)
+        self.run("revert", MIGRATIONS_TABLE, |conn| match conn {
+            DbConnection::Sqlite(conn) => revert_last(conn),
+            DbConnection::Postgres(conn) => revert_last(conn),
         })
+        .await?
     }
 
     /// Every known migration, oldest first, and whether it is applied.
     pub async fn migration_status(&self) -> anyhow::Result<Vec<MigrationStatus>> {
-        on_connection!(self, "SELECT", "__diesel_schema_migrations", |conn| status(
-            conn
-        ))
+        self.run("SELECT", MIGRATIONS_TABLE, |conn| match conn {
+            DbConnection::Sqlite(conn) => status(conn),
+            DbConnection::Postgres(conn) => status(conn),
+        })
+        .await?
     }
 }

@@ -13,7 +13,11 @@ use opentelemetry::{
     metrics::{Counter, Meter},
 };
 
-use crate::database::{Database, database_error, on_connection};
+use crate::{
+    database::Database,
+    instant::Stamp,
+    schema::{revoked_tokens, token_revocations},
+};
 
 /// The `revoked_tokens` and `token_revocations` tables.
 #[derive(Debug, Clone)]
@@ -60,17 +64,19 @@ impl RevocationStore for DieselRevocationStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let (token_id, user_id) = (token_id.to_string(), user_id.to_string());
-        on_connection!(&self.database, "INSERT", "revoked_tokens", |conn| {
-            diesel::insert_into(revoked_tokens::table)
-                .values((
-                    revoked_tokens::token_id.eq(token_id),
-                    revoked_tokens::user_id.eq(user_id),
-                    revoked_tokens::expires_at.eq(expires_at),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-        })
-        .map_err(database_error)?;
+        self.database
+            .query("INSERT", "revoked_tokens", move |conn| {
+                conn.execute_natively(
+                    diesel::insert_into(revoked_tokens::table)
+                        .values((
+                            revoked_tokens::token_id.eq(token_id),
+                            revoked_tokens::user_id.eq(user_id),
+                            revoked_tokens::expires_at.eq(Stamp(expires_at)),
+                        ))
+                        .on_conflict_do_nothing(),
+                )
+            })
+            .await?;
         self.count("token");
         Ok(())
     }
@@ -81,30 +87,31 @@ impl RevocationStore for DieselRevocationStore {
         before: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let user_id = user_id.to_string();
-        on_connection!(&self.database, "UPSERT", "token_revocations", |conn| {
-            conn.transaction(|conn| {
-                let current = token_revocations::table
-                    .find(&user_id)
-                    .select(token_revocations::revoked_before)
-                    .first::<DateTime<Utc>>(conn)
-                    .optional()?;
-                match current {
-                    None => diesel::insert_into(token_revocations::table)
-                        .values((
-                            token_revocations::user_id.eq(&user_id),
-                            token_revocations::revoked_before.eq(before),
-                        ))
-                        .execute(conn),
-                    Some(current) if current < before => {
-                        diesel::update(token_revocations::table.find(&user_id))
-                            .set(token_revocations::revoked_before.eq(before))
-                            .execute(conn)
+        self.database
+            .query("UPSERT", "token_revocations", move |conn| {
+                conn.transaction(|conn| {
+                    let current = token_revocations::table
+                        .find(&user_id)
+                        .select(token_revocations::revoked_before)
+                        .first::<DateTime<Utc>>(conn)
+                        .optional()?;
+                    match current {
+                        None => diesel::insert_into(token_revocations::table)
+                            .values((
+                                token_revocations::user_id.eq(&user_id),
+                                token_revocations::revoked_before.eq(Stamp(before)),
+                            ))
+                            .execute(conn),
+                        Some(current) if current < before => {
+                            diesel::update(token_revocations::table.find(&user_id))
+                                .set(token_revocations::revoked_before.eq(Stamp(before)))
+                                .execute(conn)
+                        }
+                        Some(_) => Ok(0),
                     }
-                    Some(_) => Ok(0),
-                }
+                })
             })
-        })
-        .map_err(database_error)?;
+            .await?;
         self.count("user");
         Ok(())
     }
@@ -113,20 +120,22 @@ impl RevocationStore for DieselRevocationStore {
         let token_id = session.token_id.to_string();
         let user_id = session.user_id.to_string();
         let issued_at = session.issued_at;
-        on_connection!(&self.database, "SELECT", "revoked_tokens", |conn| {
-            let single = diesel::select(diesel::dsl::exists(revoked_tokens::table.find(token_id)))
-                .get_result::<bool>(conn)?;
-            if single {
-                return Ok(true);
-            }
-            diesel::select(diesel::dsl::exists(
-                token_revocations::table
-                    .find(user_id)
-                    .filter(token_revocations::revoked_before.ge(issued_at)),
-            ))
-            .get_result::<bool>(conn)
-        })
-        .map_err(database_error)
+        self.database
+            .query("SELECT", "revoked_tokens", move |conn| {
+                let single =
+                    diesel::select(diesel::dsl::exists(revoked_tokens::table.find(token_id)))
+                        .get_result::<bool>(conn)?;
+                if single {
+                    return Ok(true);
+                }
+                diesel::select(diesel::dsl::exists(
+                    token_revocations::table
+                        .find(user_id)
+                        .filter(token_revocations::revoked_before.ge(Stamp(issued_at))),
+                ))
+                .get_result::<bool>(conn)
+            })
+            .await
     }
 
     async fn purge_expired(
@@ -135,16 +144,19 @@ impl RevocationStore for DieselRevocationStore {
         max_token_lifetime: chrono::Duration,
     ) -> Result<usize, RepositoryError> {
         let horizon = now - max_token_lifetime;
-        on_connection!(&self.database, "DELETE", "revoked_tokens", |conn| {
-            let tokens =
-                diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now)))
-                    .execute(conn)?;
-            let users = diesel::delete(
-                token_revocations::table.filter(token_revocations::revoked_before.lt(horizon)),
-            )
-            .execute(conn)?;
-            Ok::<_, diesel::result::Error>(tokens + users)
-        })
-        .map_err(database_error)
+        self.database
+            .query("DELETE", "revoked_tokens", move |conn| {
+                let tokens = diesel::delete(
+                    revoked_tokens::table.filter(revoked_tokens::expires_at.lt(Stamp(now))),
+                )
+                .execute(conn)?;
+                let users = diesel::delete(
+                    token_revocations::table
+                        .filter(token_revocations::revoked_before.lt(Stamp(horizon))),
+                )
+                .execute(conn)?;
+                Ok::<_, diesel::result::Error>(tokens + users)
+            })
+            .await
     }
 }

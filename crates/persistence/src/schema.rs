@@ -1,99 +1,64 @@
-//! The tables, once per dialect: the two differ only in their timestamp types.
+//! The tables, declared once for both backends: timestamps are [`Instant`]s.
 
-pub(crate) mod sqlite {
-    /// This dialect's timestamp type, for hand-written SQL fragments.
-    pub(crate) type Instant = diesel::sql_types::TimestamptzSqlite;
+diesel::table! {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    use crate::instant::Instant;
 
-    diesel::table! {
-        users (id) {
-            id -> Text,
-            email -> Text,
-            name -> Text,
-            role -> Text,
-            status -> Text,
-            created_at -> TimestamptzSqlite,
-            updated_at -> TimestamptzSqlite,
-            version -> BigInt,
-            password_hash -> Nullable<Text>,
-            password_changed_at -> Nullable<TimestamptzSqlite>,
-            last_login_at -> Nullable<TimestamptzSqlite>,
-            email_domain -> Text,
-        }
-    }
-
-    diesel::table! {
-        revoked_tokens (token_id) {
-            token_id -> Text,
-            user_id -> Text,
-            expires_at -> TimestamptzSqlite,
-        }
-    }
-
-    diesel::table! {
-        token_revocations (user_id) {
-            user_id -> Text,
-            revoked_before -> TimestamptzSqlite,
-        }
-    }
-    diesel::table! {
-        idempotency_keys (scope, key) {
-            scope -> Text,
-            key -> Text,
-            fingerprint -> Text,
-            status -> Nullable<Integer>,
-            headers -> Nullable<Text>,
-            body -> Nullable<Binary>,
-            created_at -> TimestamptzSqlite,
-            expires_at -> TimestamptzSqlite,
-        }
+    users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        status -> Text,
+        created_at -> Instant,
+        updated_at -> Instant,
+        version -> BigInt,
+        password_hash -> Nullable<Text>,
+        password_changed_at -> Nullable<Instant>,
+        last_login_at -> Nullable<Instant>,
+        email_domain -> Text,
     }
 }
 
-pub(crate) mod postgres {
-    /// This dialect's timestamp type, for hand-written SQL fragments.
-    pub(crate) type Instant = diesel::sql_types::Timestamptz;
+diesel::table! {
+    use diesel::sql_types::Text;
+    use crate::instant::Instant;
 
-    diesel::table! {
-        users (id) {
-            id -> Text,
-            email -> Text,
-            name -> Text,
-            role -> Text,
-            status -> Text,
-            created_at -> Timestamptz,
-            updated_at -> Timestamptz,
-            version -> BigInt,
-            password_hash -> Nullable<Text>,
-            password_changed_at -> Nullable<Timestamptz>,
-            last_login_at -> Nullable<Timestamptz>,
-            email_domain -> Text,
-        }
+    revoked_tokens (token_id) {
+        token_id -> Text,
+        user_id -> Text,
+        expires_at -> Instant,
     }
+}
 
-    diesel::table! {
-        revoked_tokens (token_id) {
-            token_id -> Text,
-            user_id -> Text,
-            expires_at -> Timestamptz,
-        }
-    }
+diesel::table! {
+    use diesel::sql_types::Text;
+    use crate::instant::Instant;
 
-    diesel::table! {
-        token_revocations (user_id) {
-            user_id -> Text,
-            revoked_before -> Timestamptz,
-        }
+    token_revocations (user_id) {
+        user_id -> Text,
+        revoked_before -> Instant,
     }
-    diesel::table! {
-        idempotency_keys (scope, key) {
-            scope -> Text,
-            key -> Text,
-            fingerprint -> Text,
-            status -> Nullable<Integer>,
-            headers -> Nullable<Text>,
-            body -> Nullable<Binary>,
-            created_at -> Timestamptz,
-            expires_at -> Timestamptz,
-        }
+}
+
+diesel::table! {
+    use diesel::sql_types::{Binary, Integer, Nullable, Text};
+    use crate::instant::Instant;
+
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        status -> Nullable<Integer>,
+        headers -> Nullable<Text>,
+        body -> Nullable<Binary>,
+        created_at -> Instant,
+        expires_at -> Instant,
     }
+}
+
+diesel::define_sql_function! {
+    /// SQL's `lower`, as in the unique index `users_email_unique`, which it lets
+    /// look-ups by e-mail use.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }

@@ -16,7 +16,7 @@
 
 use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
 
-use crate::{database::Backend, settings::DatabaseSettings};
+use crate::{backend::Backend, settings::DatabaseSettings};
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use roster_domain::ports::{RepositoryError, UserRepository};
-use roster_persistence::{Backend, Database, DatabaseSettings, DieselUserRepository, Pool};
+use roster_persistence::{Backend, Database, DatabaseSettings, DieselUserRepository};
 
 use crate::Context;
 
@@ -19,10 +19,7 @@ async fn an_exhausted_pool_reports_unavailable_after_the_wait_timeout(backend: B
         return;
     };
     // Hold the only connection.
-    let _held = match ctx.database.pool() {
-        Pool::Sqlite(pool) => Ok(pool.get().await.expect("connection")),
-        Pool::Postgres(pool) => Err(pool.get().await.expect("connection")),
-    };
+    let _held = ctx.database.hold_connection().await.expect("connection");
 
     let started = Instant::now();
     let result = ctx.users.find(roster_domain::UserId::generate()).await;

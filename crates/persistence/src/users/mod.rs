@@ -1,0 +1,252 @@
+//! [`DieselUserRepository`]: the users table on either backend.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::{
+    OptionalExtension as _,
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+};
+use roster_domain::{
+    Email, PasswordHash, User, UserFilter, UserId, UserQuery,
+    ports::{DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository},
+};
+
+mod filter;
+mod row;
+
+use row::UserRow;
+
+use crate::{
+    database::Database,
+    errors::database_error,
+    instant::Stamp,
+    schema::{lower, users},
+};
+
+/// The unique index behind "e-mail taken", in both dialects' migrations.
+const EMAIL_UNIQUE_INDEX: &str = "users_email_unique";
+
+/// The users table on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DieselUserRepository {
+    database: Database,
+}
+
+impl DieselUserRepository {
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+}
+
+fn is_email_taken(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if info.constraint_name() == Some(EMAIL_UNIQUE_INDEX)
+            || info.message().contains(EMAIL_UNIQUE_INDEX))
+}
+
+#[async_trait]
+impl UserRepository for DieselUserRepository {
+    async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
+        let row = UserRow::from_domain(user)?;
+        let result = self.database.run("INSERT", "users", move |conn| {
+            diesel::insert_into(users::table)
+                .values((
+                    users::id.eq(row.id),
+                    users::email.eq(row.email),
+                    users::name.eq(row.name),
+                    users::role.eq(row.role),
+                    users::status.eq(row.status),
+                    users::created_at.eq(Stamp(row.created_at)),
+                    users::updated_at.eq(Stamp(row.updated_at)),
+                    users::version.eq(row.version),
+                    users::password_hash.eq(row.password_hash),
+                    users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
+                    users::last_login_at.eq(row.last_login_at.map(Stamp)),
+                    users::email_domain.eq(row.email_domain),
+                ))
+                .execute(conn)
+        });
+        match result.await? {
+            Ok(_) => Ok(()),
+            Err(e) if is_email_taken(&e) => Err(InsertUserError::EmailTaken),
+            Err(e) => Err(database_error(e).into()),
+        }
+    }
+
+    async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        let id = id.to_string();
+        let row = self
+            .database
+            .query("SELECT", "users", move |conn| {
+                users::table.find(id).first::<UserRow>(conn).optional()
+            })
+            .await?;
+        row.map(UserRow::into_domain).transpose()
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
+        let email = email.as_str().to_lowercase();
+        let row = self
+            .database
+            .query("SELECT", "users", move |conn| {
+                users::table
+                    .filter(lower(users::email).eq(email))
+                    .first::<UserRow>(conn)
+                    .optional()
+            })
+            .await?;
+        row.map(UserRow::into_domain).transpose()
+    }
+
+    async fn has_users(&self) -> Result<bool, RepositoryError> {
+        self.database
+            .query("SELECT", "users", move |conn| {
+                diesel::select(diesel::dsl::exists(users::table.select(users::id)))
+                    .get_result::<bool>(conn)
+            })
+            .await
+    }
+
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        rehashed: Option<PasswordHash>,
+    ) -> Result<(), RepositoryError> {
+        let id = id.to_string();
+        let rehashed = rehashed.map(|hash| hash.as_str().to_owned());
+        self.database
+            .query("UPDATE", "users", move |conn| {
+                let target = users::table.find(id);
+                match rehashed {
+                    Some(hash) => diesel::update(target)
+                        .set((
+                            users::last_login_at.eq(Some(Stamp(at))),
+                            users::password_hash.eq(Some(hash)),
+                        ))
+                        .execute(conn),
+                    None => diesel::update(target)
+                        .set(users::last_login_at.eq(Some(Stamp(at))))
+                        .execute(conn),
+                }
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn list(&self, query: &UserQuery, limit: usize) -> Result<Vec<User>, RepositoryError> {
+        let limit = i64::try_from(limit).context("page limit out of range")?;
+        let query = query.clone();
+        let rows = self
+            .database
+            .query("SELECT", "users", move |conn| {
+                filter::page(&query)?.limit(limit).load::<UserRow>(conn)
+            })
+            .await?;
+        rows.into_iter().map(UserRow::into_domain).collect()
+    }
+
+    async fn count(&self, filter: &UserFilter) -> Result<u64, RepositoryError> {
+        let filter = filter.clone();
+        let count = self
+            .database
+            .query("SELECT", "users", move |conn| {
+                filter::filtered(&filter).count().get_result::<i64>(conn)
+            })
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    async fn update(&self, user: &User) -> Result<User, UpdateUserError> {
+        let row = UserRow::from_domain(user)?;
+        let result = self.database.run("UPDATE", "users", move |conn| {
+            conn.transaction(|conn| {
+                let updated = diesel::update(
+                    users::table
+                        .filter(users::id.eq(&row.id))
+                        .filter(users::version.eq(row.version)),
+                )
+                .set((
+                    users::email.eq(&row.email),
+                    users::email_domain.eq(&row.email_domain),
+                    users::name.eq(&row.name),
+                    users::role.eq(&row.role),
+                    users::status.eq(&row.status),
+                    users::updated_at.eq(Stamp(row.updated_at)),
+                    users::version.eq(users::version + 1),
+                    users::password_hash.eq(&row.password_hash),
+                    users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
+                ))
+                .get_result::<UserRow>(conn)
+                .optional()?;
+                if let Some(stored) = updated {
+                    return Ok(Ok(stored));
+                }
+                // Nothing matched: tell a missing user from a changed one.
+                let exists = diesel::select(diesel::dsl::exists(users::table.find(&row.id)))
+                    .get_result::<bool>(conn)?;
+                Ok(Err(if exists {
+                    UpdateUserError::VersionConflict
+                } else {
+                    UpdateUserError::NotFound
+                }))
+            })
+        });
+        match result.await? {
+            Ok(Ok(stored)) => Ok(stored.into_domain()?),
+            Ok(Err(e)) => Err(e),
+            Err(e) if is_email_taken(&e) => Err(UpdateUserError::EmailTaken),
+            Err(e) => Err(database_error(e).into()),
+        }
+    }
+
+    async fn delete(
+        &self,
+        id: UserId,
+        accepted_versions: Option<Vec<u64>>,
+    ) -> Result<(), DeleteUserError> {
+        let id = id.to_string();
+        // Versions beyond i64 cannot be stored, so they match nothing.
+        let accepted: Option<Vec<i64>> = accepted_versions.map(|versions| {
+            versions
+                .into_iter()
+                .filter_map(|v| i64::try_from(v).ok())
+                .collect()
+        });
+        // Deleted, or else the version found (None: no such user), in one transaction.
+        let outcome = self
+            .database
+            .query("DELETE", "users", move |conn| {
+                conn.transaction(|conn| {
+                    let deleted = match &accepted {
+                        None => diesel::delete(users::table.find(&id)).execute(conn)?,
+                        Some(versions) => diesel::delete(
+                            users::table
+                                .find(&id)
+                                .filter(users::version.eq_any(versions)),
+                        )
+                        .execute(conn)?,
+                    };
+                    if deleted > 0 {
+                        return Ok::<_, DieselError>(Ok(()));
+                    }
+                    let found = users::table
+                        .find(&id)
+                        .select(users::version)
+                        .first::<i64>(conn)
+                        .optional()?;
+                    Ok(Err(found))
+                })
+            })
+            .await?;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(None) => Err(DeleteUserError::NotFound),
+            Err(Some(current)) => Err(DeleteUserError::VersionConflict {
+                current: u64::try_from(current).unwrap_or_default(),
+            }),
+        }
+    }
+}
