@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::{OptionalExtension as _, prelude::*, result::Error as DieselError};
+use diesel::{OptionalExtension as _, prelude::*};
 use roster_domain::ports::{
     IdempotencyKey, IdempotencyStore, RepositoryError, Reservation, StoredResponse,
 };
@@ -34,6 +34,96 @@ struct Record {
     expires_at: DateTime<Utc>,
 }
 
+impl Record {
+    /// What a request with `fingerprint` finds: a response to replay, another body's
+    /// key, or a first request still running.
+    fn into_reservation(self, fingerprint: &str) -> Result<Reservation, RepositoryError> {
+        // While the first request runs, every retry waits, whatever its body.
+        let Some(status) = self.status else {
+            return Ok(Reservation::InProgress);
+        };
+        if self.fingerprint != fingerprint {
+            return Ok(Reservation::Mismatch);
+        }
+        let headers: Vec<(String, String)> = match self.headers.as_deref() {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                RepositoryError::Unexpected(anyhow::anyhow!("stored response headers: {e}"))
+            })?,
+            None => Vec::new(),
+        };
+        Ok(Reservation::Replay(StoredResponse {
+            status: u16::try_from(status).map_err(|e| {
+                RepositoryError::Unexpected(anyhow::anyhow!("stored response status: {e}"))
+            })?,
+            headers,
+            body: self.body.unwrap_or_default(),
+        }))
+    }
+}
+
+/// One request's claim on a key.
+struct Attempt {
+    scope: String,
+    key: String,
+    fingerprint: String,
+    now: DateTime<Utc>,
+    abandoned_before: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl Attempt {
+    /// Claims the key, or finds its record (inside a transaction).
+    fn reserve(&self, conn: &mut DbConnection) -> QueryResult<Found> {
+        if self.insert(conn)? == 1 {
+            return Ok(Found::Reserved);
+        }
+        let this = idempotency_keys::table.find((&self.scope, &self.key));
+        let record = this
+            .select((
+                idempotency_keys::fingerprint,
+                idempotency_keys::status,
+                idempotency_keys::headers,
+                idempotency_keys::body,
+                idempotency_keys::created_at,
+                idempotency_keys::expires_at,
+            ))
+            .first::<Record>(conn)
+            .optional()?;
+        match record {
+            // Expired, or pending since its request died: start afresh.
+            Some(record)
+                if record.expires_at <= self.now
+                    || (record.status.is_none() && record.created_at < self.abandoned_before) =>
+            {
+                diesel::delete(this).execute(conn)?;
+                self.insert(conn)?;
+                Ok(Found::Reserved)
+            }
+            Some(record) => Ok(Found::Existing(record)),
+            // Purged between the insert and the read: the key is free.
+            None => {
+                self.insert(conn)?;
+                Ok(Found::Reserved)
+            }
+        }
+    }
+
+    /// Inserts the pending record; 0 rows when the key is taken.
+    fn insert(&self, conn: &mut DbConnection) -> QueryResult<usize> {
+        conn.execute_natively(
+            diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::scope.eq(&self.scope),
+                    idempotency_keys::key.eq(&self.key),
+                    idempotency_keys::fingerprint.eq(&self.fingerprint),
+                    idempotency_keys::created_at.eq(Stamp(self.now)),
+                    idempotency_keys::expires_at.eq(Stamp(self.expires_at)),
+                ))
+                .on_conflict_do_nothing(),
+        )
+    }
+}
+
 /// What the reservation transaction decided, before stored data is decoded.
 enum Found {
     Reserved,
@@ -50,86 +140,24 @@ impl IdempotencyStore for DieselIdempotencyStore {
         abandoned_before: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Reservation, RepositoryError> {
-        let (scope, name) = (key.scope.clone(), key.key.clone());
-        let expected = fingerprint.to_owned();
+        let attempt = Attempt {
+            scope: key.scope.clone(),
+            key: key.key.clone(),
+            fingerprint: fingerprint.to_owned(),
+            now,
+            abandoned_before,
+            expires_at,
+        };
         let found = self
             .database
             .query("UPSERT", "idempotency_keys", move |conn| {
-                conn.transaction(|conn| {
-                    let reserve = |conn: &mut DbConnection| {
-                        conn.execute_natively(
-                            diesel::insert_into(idempotency_keys::table)
-                                .values((
-                                    idempotency_keys::scope.eq(&scope),
-                                    idempotency_keys::key.eq(&name),
-                                    idempotency_keys::fingerprint.eq(&expected),
-                                    idempotency_keys::created_at.eq(Stamp(now)),
-                                    idempotency_keys::expires_at.eq(Stamp(expires_at)),
-                                ))
-                                .on_conflict_do_nothing(),
-                        )
-                    };
-                    if reserve(conn)? == 1 {
-                        return Ok::<_, DieselError>(Found::Reserved);
-                    }
-                    let record = idempotency_keys::table
-                        .find((&scope, &name))
-                        .select((
-                            idempotency_keys::fingerprint,
-                            idempotency_keys::status,
-                            idempotency_keys::headers,
-                            idempotency_keys::body,
-                            idempotency_keys::created_at,
-                            idempotency_keys::expires_at,
-                        ))
-                        .first::<Record>(conn)
-                        .optional()?;
-                    match record {
-                        // Expired, or pending since its request died: start afresh.
-                        Some(record)
-                            if record.expires_at <= now
-                                || (record.status.is_none()
-                                    && record.created_at < abandoned_before) =>
-                        {
-                            diesel::delete(idempotency_keys::table.find((&scope, &name)))
-                                .execute(conn)?;
-                            reserve(conn)?;
-                            Ok(Found::Reserved)
-                        }
-                        Some(record) => Ok(Found::Existing(record)),
-                        // Purged between the insert and the read: the key is free.
-                        None => {
-                            reserve(conn)?;
-                            Ok(Found::Reserved)
-                        }
-                    }
-                })
+                conn.transaction(|conn| attempt.reserve(conn))
             })
             .await?;
-        let record = match found {
-            Found::Reserved => return Ok(Reservation::Reserved),
-            Found::Existing(record) => record,
-        };
-        // While the first request runs, every retry waits, whatever its body.
-        let Some(status) = record.status else {
-            return Ok(Reservation::InProgress);
-        };
-        if record.fingerprint != fingerprint {
-            return Ok(Reservation::Mismatch);
+        match found {
+            Found::Reserved => Ok(Reservation::Reserved),
+            Found::Existing(record) => record.into_reservation(fingerprint),
         }
-        let headers: Vec<(String, String)> = match record.headers.as_deref() {
-            Some(text) => serde_json::from_str(text).map_err(|e| {
-                RepositoryError::Unexpected(anyhow::anyhow!("stored response headers: {e}"))
-            })?,
-            None => Vec::new(),
-        };
-        Ok(Reservation::Replay(StoredResponse {
-            status: u16::try_from(status).map_err(|e| {
-                RepositoryError::Unexpected(anyhow::anyhow!("stored response status: {e}"))
-            })?,
-            headers,
-            body: record.body.unwrap_or_default(),
-        }))
     }
 
     async fn complete(

@@ -6,7 +6,7 @@
 //! When it cannot be reached, [`TestDatabase::postgres`] fails the test if `CI` is set,
 //! and otherwise returns `None` after printing a loud notice: never a silent skip.
 
-#![allow(
+#![expect(
     clippy::missing_panics_doc,
     clippy::expect_used,
     clippy::panic,
@@ -31,7 +31,7 @@ pub struct TestDatabase {
 #[derive(Debug)]
 enum Cleanup {
     /// The SQLite file lives in this folder, removed on drop.
-    Folder(#[allow(dead_code, reason = "held for its Drop")] tempfile::TempDir),
+    Folder(#[expect(dead_code, reason = "held for its Drop")] tempfile::TempDir),
     /// Drop this database through the admin URL.
     PostgresDatabase { admin_url: String, name: String },
 }

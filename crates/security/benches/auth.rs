@@ -2,7 +2,7 @@
 //! (OWASP minimum) argon2id parameters, and one request's token verification.
 //! `just bench` runs it; numbers go in the closing notes, not in assertions.
 
-#![allow(
+#![expect(
     clippy::expect_used,
     reason = "a benchmark's set-up failing is a bug to see at once"
 )]

@@ -1,6 +1,6 @@
 //! `roster`: the user-management service and its administration commands.
 
-#![allow(
+#![expect(
     clippy::print_stdout,
     clippy::print_stderr,
     reason = "the administration commands answer on the terminal"

@@ -59,6 +59,26 @@ impl ShutdownTrigger {
     }
 }
 
+/// The server for `GET /metrics` and its port, when `telemetry.metrics.address` puts
+/// it on a port of its own.
+fn metrics_server(
+    settings: &Settings,
+    render: &MetricsText,
+) -> anyhow::Result<(Option<Server>, Option<u16>)> {
+    let metrics = &settings.telemetry.metrics;
+    let Some(address) = metrics.address.as_ref().filter(|_| metrics.prometheus) else {
+        return Ok((None, None));
+    };
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on {address} for /metrics"))?;
+    let port = listener.local_addr()?.port();
+    tracing::info!(%address, port, "serving /metrics");
+    Ok((
+        Some(build_metrics_server(listener, render.clone())?),
+        Some(port),
+    ))
+}
+
 impl Application {
     /// Opens the database (applying pending migrations when `database.auto_migrate`),
     /// wires the use cases and binds the listener (`server.port` 0 picks a free port).
@@ -91,21 +111,8 @@ impl Application {
             let metrics = metrics.clone();
             Arc::new(move || metrics.render())
         };
-        let metrics_settings = &settings.telemetry.metrics;
-        let (metrics_server, metrics_port) = match &metrics_settings.address {
-            Some(address) if metrics_settings.prometheus => {
-                let listener = TcpListener::bind(address)
-                    .with_context(|| format!("cannot listen on {address} for /metrics"))?;
-                let metrics_port = listener.local_addr()?.port();
-                tracing::info!(%address, port = metrics_port, "serving /metrics");
-                (
-                    Some(build_metrics_server(listener, render.clone())?),
-                    Some(metrics_port),
-                )
-            }
-            _ => (None, None),
-        };
-        let on_api_port = metrics_settings.prometheus && metrics_server.is_none();
+        let (metrics_server, metrics_port) = metrics_server(settings, &render)?;
+        let on_api_port = settings.telemetry.metrics.prometheus && metrics_server.is_none();
         let state = ApiState {
             users: services.users,
             auth: services.auth,

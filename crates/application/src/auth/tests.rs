@@ -111,9 +111,10 @@ async fn an_outdated_hash_is_replaced_on_login() {
         .expect("login");
 }
 
+// Wrong password, unknown e-mail, disabled and passwordless accounts fail alike.
+
 #[tokio::test]
-async fn wrong_password_unknown_email_disabled_and_passwordless_accounts_fail_alike() {
-    // Wrong password.
+async fn a_wrong_password_fails() {
     let user = stored_user("ada@example.com", 1);
     let mut mocks = Mocks::new();
     mocks.finding_by_email(&user);
@@ -130,7 +131,10 @@ async fn wrong_password_unknown_email_disabled_and_passwordless_accounts_fail_al
         matches!(result, Err(LoginError::InvalidCredentials)),
         "{result:?}"
     );
+}
 
+#[tokio::test]
+async fn an_unknown_email_fails_after_the_same_work() {
     // Unknown e-mail, and text that is no e-mail at all: the dummy hash does the same work.
     for email in ["nobody@example.com", "not an address"] {
         let mut mocks = Mocks::new();
@@ -147,8 +151,12 @@ async fn wrong_password_unknown_email_disabled_and_passwordless_accounts_fail_al
             "{email}: {result:?}"
         );
     }
+}
 
+#[tokio::test]
+async fn a_disabled_account_fails_after_verifying() {
     // Disabled, with the right password: verified all the same, then refused.
+    let user = stored_user("ada@example.com", 1);
     let disabled = User {
         status: Status::Disabled,
         ..user.clone()
@@ -172,8 +180,12 @@ async fn wrong_password_unknown_email_disabled_and_passwordless_accounts_fail_al
         matches!(result, Err(LoginError::InvalidCredentials)),
         "{result:?}"
     );
+}
 
+#[tokio::test]
+async fn an_account_without_a_password_fails() {
     // No password yet.
+    let user = stored_user("ada@example.com", 1);
     let passwordless = User {
         password_hash: None,
         ..user

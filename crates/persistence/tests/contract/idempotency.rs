@@ -124,28 +124,10 @@ async fn expired_and_abandoned_records_are_taken_over_and_purged(backend: Backen
     let later = start + Duration::hours(25);
 
     let done = key("user:1", "done");
-    store
-        .reserve(
-            &done,
-            "fp",
-            start,
-            start - Duration::minutes(5),
-            start + Duration::hours(24),
-        )
-        .await
-        .expect("r");
+    reserve_at(&store, &done, "fp", start).await;
     store.complete(&done, &response()).await.expect("complete");
     let pending = key("user:1", "pending");
-    store
-        .reserve(
-            &pending,
-            "fp",
-            start,
-            start - Duration::minutes(5),
-            start + Duration::hours(24),
-        )
-        .await
-        .expect("r");
+    reserve_at(&store, &pending, "fp", start).await;
 
     // Ten minutes on, the pending one counts as abandoned; the completed one does not.
     let soon = start + Duration::minutes(10);
@@ -169,16 +151,27 @@ async fn expired_and_abandoned_records_are_taken_over_and_purged(backend: Backen
     // first): they are purged, and the keys are new again.
     assert_eq!(store.purge_expired(later).await.expect("purge"), 2);
     assert_eq!(
-        store
-            .reserve(
-                &done,
-                "different",
-                later,
-                later - Duration::minutes(5),
-                later + Duration::hours(24)
-            )
-            .await
-            .expect("r"),
+        reserve_at(&store, &done, "different", later).await,
         Reservation::Reserved
     );
+}
+
+/// Reserves `key` at `at`, with the service's windows: abandoned after 5 minutes,
+/// kept for 24 hours.
+async fn reserve_at(
+    store: &DieselIdempotencyStore,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+    at: chrono::DateTime<Utc>,
+) -> Reservation {
+    store
+        .reserve(
+            key,
+            fingerprint,
+            at,
+            at - Duration::minutes(5),
+            at + Duration::hours(24),
+        )
+        .await
+        .expect("reserve")
 }

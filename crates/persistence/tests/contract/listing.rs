@@ -152,7 +152,7 @@ async fn pages_add_up_to_the_whole_in_every_order(backend: Backend) {
 /// A filter, and which users it must select.
 type FilterCase = (&'static str, UserFilter, Box<dyn Fn(&User) -> bool>);
 
-#[allow(clippy::too_many_lines, reason = "a table of cases")]
+#[expect(clippy::too_many_lines, reason = "a table of cases, one per filter")]
 fn filter_cases(all: &[User]) -> Vec<FilterCase> {
     let at = |minutes: i64| base() + Duration::minutes(minutes);
     let fifth = all[4].id;

@@ -1,10 +1,9 @@
 //! The `UserRepository` contract, run against SQLite and PostgreSQL: every test body is
 //! written once and runs on a fresh database of each backend.
 
-#![allow(
+#![expect(
     clippy::expect_used,
     clippy::panic,
-    clippy::missing_panics_doc,
     reason = "a test fails by panicking; the test bodies are plain functions, which clippy's test allowances do not cover"
 )]
 

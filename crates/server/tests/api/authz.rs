@@ -158,41 +158,54 @@ async fn client_for(app: &TestApp, caller: Caller, case: &Case) -> (Client, Stri
             assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
             (token, on_other)
         }
-        Caller::Tampered => {
-            let mut token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.into_bytes();
-            let middle = token.len() / 2;
-            token[middle] = if token[middle] == b'A' { b'B' } else { b'A' };
-            (String::from_utf8(token).expect("ascii"), on_other)
-        }
-        Caller::UnknownKey => {
-            let stranger = SigningKeys {
-                current: biscuit_auth::KeyPair::new(),
-                current_id: 1,
-                previous: vec![],
-            };
-            let authority = BiscuitAuthority::new(stranger, std::time::Duration::from_secs(900))
-                .expect("authority");
-            let admin = UserId::generate();
-            let issued = roster_domain::ports::TokenAuthority::issue(
-                &authority,
-                admin,
-                Role::Admin,
-                chrono::Utc::now(),
-            );
-            (issued.expect("issue").token, on_other)
-        }
+        Caller::Tampered => (
+            tampered(app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await),
+            on_other,
+        ),
+        Caller::UnknownKey => (signed_by_a_stranger(), on_other),
         Caller::ReadOnlyAdmin => {
             let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-            let key = parse_private_key(app.settings.auth.private_key.as_deref().expect("key"))
-                .expect("key");
-            let parsed = Biscuit::from_base64(&token, key.public()).expect("parse");
-            let read_only = parsed
-                .append(block!(r#"check if operation("read");"#))
-                .expect("attenuate");
-            (read_only.to_base64().expect("base64"), on_other)
+            (read_only(app, &token), on_other)
         }
     };
     (TestApp::client_with(&token), target, email)
+}
+
+/// `token` with one character in the middle changed.
+fn tampered(token: String) -> String {
+    let mut token = token.into_bytes();
+    let middle = token.len() / 2;
+    token[middle] = if token[middle] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(token).expect("ascii")
+}
+
+/// An administrator's token signed by a key the server does not know.
+fn signed_by_a_stranger() -> String {
+    let stranger = SigningKeys {
+        current: biscuit_auth::KeyPair::new(),
+        current_id: 1,
+        previous: vec![],
+    };
+    let authority =
+        BiscuitAuthority::new(stranger, std::time::Duration::from_secs(900)).expect("authority");
+    let issued = roster_domain::ports::TokenAuthority::issue(
+        &authority,
+        UserId::generate(),
+        Role::Admin,
+        chrono::Utc::now(),
+    );
+    issued.expect("issue").token
+}
+
+/// `token` attenuated by its holder to reading only.
+fn read_only(app: &TestApp, token: &str) -> String {
+    let key =
+        parse_private_key(app.settings.auth.private_key.as_deref().expect("key")).expect("key");
+    let parsed = Biscuit::from_base64(token, key.public()).expect("parse");
+    let read_only = parsed
+        .append(block!(r#"check if operation("read");"#))
+        .expect("attenuate");
+    read_only.to_base64().expect("base64")
 }
 
 async fn call(

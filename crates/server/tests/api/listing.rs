@@ -46,27 +46,11 @@ async fn filters_sorts_and_cursors_combine(backend: Backend) {
     }
 
     // Newest first, two at a time, following the Link header.
-    let mut path = "/api/v1/users?email_domain=CORP.example&sort=-name&limit=2".to_owned();
-    let mut seen = Vec::new();
-    loop {
-        let (body, link) = page(&app, &path).await;
-        seen.extend(names(&body));
-        let Some(link) = link else {
-            assert_eq!(body["next_cursor"], Value::Null);
-            break;
-        };
-        let cursor = body["next_cursor"].as_str().expect("cursor");
-        assert!(
-            link.contains("email_domain=CORP.example") && link.contains("sort=-name"),
-            "{link}"
-        );
-        assert!(link.contains(&format!("cursor={cursor}")), "{link}");
-        link.trim_start_matches('<')
-            .split('>')
-            .next()
-            .expect("target")
-            .clone_into(&mut path);
-    }
+    let seen = follow_links(
+        &app,
+        "/api/v1/users?email_domain=CORP.example&sort=-name&limit=2",
+    )
+    .await;
     assert_eq!(seen, ["Eve", "Dee", "Bob", "Amy"]);
 
     let (body, _) = page(
@@ -101,6 +85,32 @@ async fn filters_sorts_and_cursors_combine(backend: Backend) {
         "{problem}"
     );
     app.stop().await.expect("clean stop");
+}
+
+/// The names on every page from `path` on, following each page's `Link: rel="next"`,
+/// which must repeat the query and carry the page's cursor.
+async fn follow_links(app: &TestApp, path: &str) -> Vec<String> {
+    let mut path = path.to_owned();
+    let mut seen = Vec::new();
+    loop {
+        let (body, link) = page(app, &path).await;
+        seen.extend(names(&body));
+        let Some(link) = link else {
+            assert_eq!(body["next_cursor"], Value::Null);
+            return seen;
+        };
+        let cursor = body["next_cursor"].as_str().expect("cursor");
+        assert!(
+            link.contains("email_domain=CORP.example") && link.contains("sort=-name"),
+            "{link}"
+        );
+        assert!(link.contains(&format!("cursor={cursor}")), "{link}");
+        link.trim_start_matches('<')
+            .split('>')
+            .next()
+            .expect("target")
+            .clone_into(&mut path);
+    }
 }
 
 async fn invalid_parameters_are_400_naming_the_parameter(backend: Backend) {

@@ -1,10 +1,8 @@
 //! API tests: the real application on port 0, a fresh database per test, HTTP from
 //! the outside. Every test runs on SQLite and on PostgreSQL.
 
-#![allow(
+#![expect(
     clippy::expect_used,
-    clippy::panic,
-    clippy::missing_panics_doc,
     reason = "a test fails by panicking; helpers are plain functions, which clippy's test allowances do not cover"
 )]
 

@@ -18,25 +18,8 @@ async fn metrics_describe_the_traffic_and_the_pool(backend: Backend) {
     let failed = app.try_login(ADMIN_EMAIL, "not the password").await;
     assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
 
-    let response = app
-        .anonymous
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("scrape");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|t| t.starts_with("text/plain; version=0.0.4")),
-        "{:?}",
-        response.headers()
-    );
-    let text = response.text().await.expect("text");
-    let has = |prefix: &str, parts: &[&str]| {
-        text.lines()
-            .any(|line| line.starts_with(prefix) && parts.iter().all(|part| line.contains(part)))
-    };
+    let text = scrape(&app).await;
+    let has = |prefix: &str, parts: &[&str]| has_line(&text, prefix, parts);
 
     assert!(
         text.contains("# TYPE http_server_request_duration_seconds histogram"),
@@ -67,23 +50,7 @@ async fn metrics_describe_the_traffic_and_the_pool(backend: Backend) {
         ),
         "{text}"
     );
-    let system = format!("db_system_name=\"{}\"", backend.name());
-    for state in ["idle", "used"] {
-        assert!(
-            has(
-                "db_client_connections_usage{",
-                &[&format!("db_client_connection_state=\"{state}\""), &system],
-            ),
-            "{text}"
-        );
-    }
-    for gauge in [
-        "db_client_connection_max{",
-        "db_client_connection_pending_requests{",
-        "db_client_connection_wait_time_seconds_count{",
-    ] {
-        assert!(has(gauge, &[&system]), "{gauge}: {text}");
-    }
+    assert_pool_metrics(&text, backend);
     // The bootstrap administrator and the user created above.
     assert!(has("roster_users_created_total{", &[" 2"]), "{text}");
     assert!(
@@ -95,6 +62,53 @@ async fn metrics_describe_the_traffic_and_the_pool(backend: Backend) {
         "{text}"
     );
     app.stop().await.expect("clean stop");
+}
+
+/// The pool's semantic-convention instruments, for `backend`.
+fn assert_pool_metrics(text: &str, backend: Backend) {
+    let system = format!("db_system_name=\"{}\"", backend.name());
+    for state in ["idle", "used"] {
+        assert!(
+            has_line(
+                text,
+                "db_client_connections_usage{",
+                &[&format!("db_client_connection_state=\"{state}\""), &system],
+            ),
+            "{text}"
+        );
+    }
+    for gauge in [
+        "db_client_connection_max{",
+        "db_client_connection_pending_requests{",
+        "db_client_connection_wait_time_seconds_count{",
+    ] {
+        assert!(has_line(text, gauge, &[&system]), "{gauge}: {text}");
+    }
+}
+
+/// `GET /metrics` on the API port: 200 in the Prometheus text format.
+async fn scrape(app: &TestApp) -> String {
+    let response = app
+        .anonymous
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/plain; version=0.0.4")),
+        "{:?}",
+        response.headers()
+    );
+    response.text().await.expect("text")
+}
+
+/// Whether a line of `text` starts with `prefix` and contains every part.
+fn has_line(text: &str, prefix: &str, parts: &[&str]) -> bool {
+    text.lines()
+        .any(|line| line.starts_with(prefix) && parts.iter().all(|part| line.contains(part)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,15 +3,13 @@
 //! at TRACE level, into a buffer, and every span is recorded as it would be exported;
 //! both are then searched for them.
 
-#![allow(
+#![expect(
     clippy::expect_used,
-    clippy::panic,
-    clippy::missing_panics_doc,
     reason = "a test fails by panicking; helpers are plain functions, which clippy's test allowances do not cover"
 )]
 
 #[path = "../api/helpers.rs"]
-#[allow(dead_code, reason = "shared with the API tests, which use all of it")]
+#[expect(dead_code, reason = "shared with the API tests, which use all of it")]
 mod helpers;
 
 use std::{
@@ -140,22 +138,7 @@ async fn no_secret_or_address_is_ever_logged(backend: Backend) {
 /// Creation, a duplicate, a failed and a good login, `me`, a replacement, a password
 /// change, a revoked token, logout and registration. Returns the user's id and tokens.
 async fn drive_as_the_user(app: &TestApp) -> (String, Vec<String>) {
-    let created = app
-        .create_user(&json!({ "email": EMAIL, "name": "Secret Person", "password": PASSWORD }))
-        .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let id = created.json::<Value>().await.expect("json")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let duplicate = app
-        .create_user(&json!({ "email": EMAIL, "name": "Again", "password": PASSWORD }))
-        .await;
-    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        app.try_login(EMAIL, WRONG).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    let id = create_the_user(app).await;
     let token = app.login(EMAIL, PASSWORD).await;
     let member = TestApp::client_with(&token);
     let me = member
@@ -204,6 +187,27 @@ async fn drive_as_the_user(app: &TestApp) -> (String, Vec<String>) {
         .expect("reg");
     assert_eq!(registered.status(), StatusCode::FORBIDDEN);
     (id, vec![token, fresh])
+}
+
+/// Creation, a duplicate and a failed login. Returns the user's id.
+async fn create_the_user(app: &TestApp) -> String {
+    let created = app
+        .create_user(&json!({ "email": EMAIL, "name": "Secret Person", "password": PASSWORD }))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let duplicate = app
+        .create_user(&json!({ "email": EMAIL, "name": "Again", "password": PASSWORD }))
+        .await;
+    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        app.try_login(EMAIL, WRONG).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    id
 }
 
 /// Listing, revoking the user's tokens and deleting them. Returns the admin's token.

@@ -3,10 +3,9 @@
 //! in-process receiver, driven, stopped with SIGTERM (which flushes), and what arrived
 //! is checked, together with its log lines.
 
-#![allow(
+#![expect(
     clippy::expect_used,
     clippy::panic,
-    clippy::missing_panics_doc,
     reason = "a test fails by panicking; helpers are plain functions, which clippy's test allowances do not cover"
 )]
 
