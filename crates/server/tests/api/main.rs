@@ -18,4 +18,5 @@ mod metrics;
 mod openapi;
 mod probes;
 mod shutdown;
+mod tokens;
 mod users;

@@ -1,0 +1,177 @@
+//! Deleting users, passwords and tokens.
+
+use super::*;
+
+#[tokio::test]
+async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestResult {
+    let id = UserId::generate();
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_delete()
+        .with(eq(id), eq(None))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .with(eq(id), eq(at(NOW)))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let published = mocks.published.clone();
+
+    service(mocks).delete(&Actor::System, id, None).await?;
+
+    let deleted = published
+        .lock()
+        .map_err(|e| e.to_string())?
+        .first()
+        .map(|e| (e.kind, e.user_id));
+    assert_eq!(deleted, Some((UserEventKind::Deleted, id)));
+
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_delete()
+        .returning(|_, _| Err(DeleteUserError::NotFound));
+    let result = service(mocks).delete(&Actor::System, id, None).await;
+    assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_revoked() -> TestResult
+{
+    let me = stored_user("me@example.com", 1);
+    let mut mocks = Mocks::new();
+    mocks.finding(&me);
+    mocks.hasher.expect_verify().returning(|password, _| {
+        Ok(if password.expose() == "the old one, long" {
+            PasswordCheck::Match { outdated: false }
+        } else {
+            PasswordCheck::Mismatch
+        })
+    });
+    mocks
+        .users
+        .expect_update()
+        .withf(|u| u.password_hash == Some(hash("of-21")) && u.password_changed_at == Some(at(NOW)))
+        .times(1)
+        .returning(|u| Ok(u.clone()));
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .with(eq(me.id), eq(at(NOW)))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = service(mocks);
+    let actor = member(me.id);
+
+    let wrong = service
+        .change_password(
+            &actor,
+            me.id,
+            Some(Password::new("a wrong guess")),
+            Password::new("a brand new secret 22"),
+        )
+        .await;
+    assert!(
+        matches!(
+            wrong,
+            Err(UsersError::InvalidField {
+                field: "current_password",
+                ..
+            })
+        ),
+        "{wrong:?}"
+    );
+    let missing = service
+        .change_password(&actor, me.id, None, Password::new("a brand new secret 22"))
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(UsersError::InvalidField {
+                field: "current_password",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+
+    service
+        .change_password(
+            &actor,
+            me.id,
+            Some(Password::new("the old one, long")),
+            Password::new("a brand new secret 22"),
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy() -> TestResult {
+    let user = stored_user("user@example.com", 1);
+    let mut mocks = Mocks::new();
+    mocks.finding(&user);
+    mocks
+        .users
+        .expect_update()
+        .times(1)
+        .returning(|u| Ok(u.clone()));
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = service(mocks);
+    let admin = Actor::User(Session::fake(UserId::generate(), Role::Admin));
+
+    let weak = service
+        .change_password(&admin, user.id, None, Password::new("user@example.com"))
+        .await;
+    assert!(
+        matches!(
+            weak,
+            Err(UsersError::InvalidField {
+                rule: "not_email",
+                ..
+            })
+        ),
+        "{weak:?}"
+    );
+    service
+        .change_password(
+            &admin,
+            user.id,
+            None,
+            Password::new("a brand new secret 22"),
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn revoking_tokens_needs_admin_and_an_existing_user() -> TestResult {
+    let user = stored_user("user@example.com", 1);
+    let mut mocks = Mocks::new();
+    mocks.finding(&user);
+    mocks
+        .revocations
+        .expect_revoke_all()
+        .with(eq(user.id), eq(at(NOW)))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    service(mocks)
+        .revoke_tokens(&Actor::System, user.id)
+        .await?;
+
+    let mut mocks = Mocks::new();
+    mocks.authorizer = refusing(Operation::Admin);
+    let result = service(mocks)
+        .revoke_tokens(&member(user.id), user.id)
+        .await;
+    assert!(matches!(result, Err(UsersError::Forbidden)), "{result:?}");
+    Ok(())
+}
