@@ -6,7 +6,10 @@ use std::{net::IpAddr, time::Duration};
 use anyhow::anyhow;
 use roster_domain::{
     Actor, Email, IssuedToken, NewUser, Password, Role, Session, Status, User,
-    ports::{AuthenticationError, HashError, PasswordCheck, RepositoryError, ThrottleKey},
+    ports::{
+        AuthenticationError, HashError, LoginOutcome, PasswordCheck, RepositoryError,
+        RevocationScope, ThrottleKey,
+    },
 };
 
 use crate::{Ports, UserService, UsersError};
@@ -85,6 +88,25 @@ impl AuthService {
     /// account. A hash made with outdated parameters is replaced on success.
     #[tracing::instrument(name = "auth.login", skip_all, fields(user.id))]
     pub async fn login(
+        &self,
+        email: &str,
+        password: &Password,
+        client: IpAddr,
+    ) -> Result<IssuedToken, LoginError> {
+        let result = self.attempt_login(email, password, client).await;
+        let outcome = match &result {
+            Ok(_) => Some(LoginOutcome::Succeeded),
+            Err(LoginError::InvalidCredentials) => Some(LoginOutcome::Failed),
+            Err(LoginError::Throttled { .. }) => Some(LoginOutcome::Throttled),
+            Err(LoginError::Unavailable(_) | LoginError::Unexpected(_)) => None,
+        };
+        if let Some(outcome) = outcome {
+            self.ports.metrics.login(outcome);
+        }
+        result
+    }
+
+    async fn attempt_login(
         &self,
         email: &str,
         password: &Password,
@@ -171,6 +193,7 @@ impl AuthService {
             .revocations
             .revoke_token(*token_id, *user_id, *expires_at)
             .await?;
+        self.ports.metrics.tokens_revoked(RevocationScope::Token);
         Ok(())
     }
 

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use roster_domain::ports::{
-    Authorizer, Clock, EventPublisher, LoginThrottle, PasswordHasher, RevocationStore,
-    TokenAuthority, UserRepository,
+    Authorizer, BusinessMetrics, Clock, EventPublisher, LoginThrottle, PasswordHasher,
+    RevocationStore, TokenAuthority, UserRepository,
 };
 
 /// Every port the use cases use, as shared trait objects.
@@ -18,6 +18,7 @@ pub struct Ports {
     pub revocations: Arc<dyn RevocationStore>,
     pub tokens: Arc<dyn TokenAuthority>,
     pub throttle: Arc<dyn LoginThrottle>,
+    pub metrics: Arc<dyn BusinessMetrics>,
 }
 
 impl std::fmt::Debug for Ports {

@@ -4,10 +4,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use roster_domain::{
-    Email, NewUser, Password, PasswordHash, Role, Status, User, UserEvent, UserId, UserName,
+    Email, NewUser, Password, PasswordHash, Role, Status, User, UserEvent, UserEventKind, UserId,
+    UserName,
     ports::{
-        MockAuthorizer, MockClock, MockEventPublisher, MockLoginThrottle, MockPasswordHasher,
-        MockRevocationStore, MockTokenAuthority, MockUserRepository,
+        LoginOutcome, MockAuthorizer, MockBusinessMetrics, MockClock, MockEventPublisher,
+        MockLoginThrottle, MockPasswordHasher, MockRevocationStore, MockTokenAuthority,
+        MockUserRepository, RevocationScope,
     },
 };
 
@@ -51,6 +53,17 @@ pub(crate) struct Mocks {
     pub tokens: MockTokenAuthority,
     pub throttle: MockLoginThrottle,
     pub published: Arc<Mutex<Vec<UserEvent>>>,
+    pub metrics: MockBusinessMetrics,
+    /// What the use cases counted, in order.
+    pub counted: Arc<Mutex<Vec<Counted>>>,
+}
+
+/// One call of the `BusinessMetrics` port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counted {
+    Login(LoginOutcome),
+    Revoked(RevocationScope),
+    User(UserEventKind),
 }
 
 impl Mocks {
@@ -70,6 +83,20 @@ impl Mocks {
         hasher
             .expect_hash()
             .returning(|password| Ok(hash(&format!("of-{}", password.expose().len()))));
+        let counted = Arc::new(Mutex::new(Vec::new()));
+        let mut metrics = MockBusinessMetrics::new();
+        let sink = Arc::clone(&counted);
+        metrics
+            .expect_login()
+            .returning(move |outcome| sink.lock().expect("lock").push(Counted::Login(outcome)));
+        let sink = Arc::clone(&counted);
+        metrics
+            .expect_tokens_revoked()
+            .returning(move |scope| sink.lock().expect("lock").push(Counted::Revoked(scope)));
+        let sink = Arc::clone(&counted);
+        metrics
+            .expect_user_changed()
+            .returning(move |kind| sink.lock().expect("lock").push(Counted::User(kind)));
         Self {
             users: MockUserRepository::new(),
             events,
@@ -79,6 +106,8 @@ impl Mocks {
             tokens: MockTokenAuthority::new(),
             throttle: MockLoginThrottle::new(),
             published,
+            metrics,
+            counted,
         }
     }
 
@@ -110,6 +139,7 @@ impl Mocks {
             revocations: Arc::new(self.revocations),
             tokens: Arc::new(self.tokens),
             throttle: Arc::new(self.throttle),
+            metrics: Arc::new(self.metrics),
         }
     }
 }

@@ -3,11 +3,13 @@
 mod credentials;
 
 use anyhow::anyhow;
+use chrono::{DateTime, Utc};
 use roster_domain::{
     AccessRequest, Actor, Cursor, NewUser, Operation, PasswordPolicy, PasswordRejection, Resource,
     Status, User, UserEvent, UserEventKind, UserId, UserPatch, UserQuery, UserReplacement,
     ports::{
-        AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError, UpdateUserError,
+        AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError,
+        RevocationScope, UpdateUserError,
     },
 };
 
@@ -264,10 +266,7 @@ impl UserService {
             match self.ports.users.update(&changed).await {
                 Ok(stored) => {
                     if disabling {
-                        self.ports
-                            .revocations
-                            .revoke_all(id, self.ports.clock.now())
-                            .await?;
+                        self.revoke_all(id, self.ports.clock.now()).await?;
                     }
                     self.publish(actor, UserEventKind::Updated, id).await;
                     return Ok(stored);
@@ -314,11 +313,15 @@ impl UserService {
                 }
                 DeleteUserError::Repository(e) => e.into(),
             })?;
-        self.ports
-            .revocations
-            .revoke_all(id, self.ports.clock.now())
-            .await?;
+        self.revoke_all(id, self.ports.clock.now()).await?;
         self.publish(actor, UserEventKind::Deleted, id).await;
+        Ok(())
+    }
+
+    /// Revokes every token of the user issued before `before`, and counts it.
+    async fn revoke_all(&self, id: UserId, before: DateTime<Utc>) -> Result<(), RepositoryError> {
+        self.ports.revocations.revoke_all(id, before).await?;
+        self.ports.metrics.tokens_revoked(RevocationScope::User);
         Ok(())
     }
 
@@ -331,6 +334,7 @@ impl UserService {
             actor: actor.clone(),
             occurred_at: self.ports.clock.now(),
         };
+        self.ports.metrics.user_changed(kind);
         if let Err(error) = self.ports.events.publish(&event).await {
             tracing::warn!(error = %error, event.kind = kind.as_str(), user.id = %user_id, "domain event not published");
         }

@@ -2,51 +2,21 @@
 //! [`EventPublisher`](roster_domain::ports::EventPublisher) port.
 
 use async_trait::async_trait;
-use opentelemetry::metrics::{Counter, Meter};
 use roster_domain::{
-    UserEvent, UserEventKind,
+    UserEvent,
     ports::{EventPublisher, PublishError},
 };
 
 /// Publishes each event as one structured log line (target `roster::events`): ids,
 /// kind, actor and time, never personal data. Useful until a durable outbox exists,
-/// and always as an audit trail. With [`with_metrics`](Self::with_metrics), it also
-/// counts them: `roster.users.created`, `roster.users.updated`, `roster.users.deleted`.
-#[derive(Debug, Clone, Default)]
-pub struct LoggingEventPublisher {
-    counters: Option<[Counter<u64>; 3]>,
-}
-
-impl LoggingEventPublisher {
-    #[must_use]
-    pub fn with_metrics(meter: &Meter) -> Self {
-        let counter = |name: &'static str, description: &'static str| {
-            meter
-                .u64_counter(name)
-                .with_unit("{user}")
-                .with_description(description)
-                .build()
-        };
-        Self {
-            counters: Some([
-                counter("roster.users.created", "Users created"),
-                counter("roster.users.updated", "User updates"),
-                counter("roster.users.deleted", "Users deleted"),
-            ]),
-        }
-    }
-}
+/// and always as an audit trail. (The use cases count changes through the
+/// `BusinessMetrics` port.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoggingEventPublisher;
 
 #[async_trait]
 impl EventPublisher for LoggingEventPublisher {
     async fn publish(&self, event: &UserEvent) -> Result<(), PublishError> {
-        if let Some([created, updated, deleted]) = &self.counters {
-            match event.kind {
-                UserEventKind::Created => created.add(1, &[]),
-                UserEventKind::Updated => updated.add(1, &[]),
-                UserEventKind::Deleted => deleted.add(1, &[]),
-            }
-        }
         tracing::info!(
             target: "roster::events",
             kind = event.kind.as_str(),
@@ -102,11 +72,9 @@ mod tests {
             occurred_at: SystemClock.now(),
         };
 
-        let metrics = roster_telemetry::Metrics::local().expect("metrics");
-        let counting = LoggingEventPublisher::with_metrics(&metrics.meter());
         let published = {
             let _guard = tracing::subscriber::set_default(subscriber);
-            counting.publish(&event).await
+            LoggingEventPublisher.publish(&event).await
         };
 
         assert!(published.is_ok());
@@ -118,13 +86,5 @@ mod tests {
             "{output}"
         );
         assert!(output.contains(&format!("user:{actor_id}")), "{output}");
-
-        let counted = metrics.render().expect("rendered");
-        assert!(
-            counted
-                .lines()
-                .any(|line| line.starts_with("roster_users_created_total{") && line.ends_with(" 1")),
-            "{counted}"
-        );
     }
 }

@@ -1,5 +1,5 @@
-//! What the HTTP adapter reports: the semantic-convention HTTP server metrics, login
-//! outcomes, the W3C trace context in and out, and the Prometheus scrape endpoint.
+//! What the HTTP adapter reports: the semantic-convention HTTP server metrics, the W3C
+//! trace context in and out, and the Prometheus scrape endpoint.
 
 use std::{fmt, sync::Arc, time::Instant};
 
@@ -14,11 +14,10 @@ use actix_web::{
 };
 use opentelemetry::{
     KeyValue,
-    metrics::{Counter, Histogram, Meter, UpDownCounter},
+    metrics::{Histogram, Meter, UpDownCounter},
     propagation::Extractor,
     trace::{TraceContextExt as _, TraceFlags},
 };
-use roster_application::LoginError;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Renders the current metrics in the Prometheus text format.
@@ -29,7 +28,6 @@ pub type MetricsText = Arc<dyn Fn() -> anyhow::Result<String> + Send + Sync>;
 pub struct Observability {
     duration: Histogram<f64>,
     active: UpDownCounter<i64>,
-    logins: Counter<u64>,
     /// Whether probe and scrape requests get an access-log line.
     pub log_probes: bool,
     /// Serves `GET /metrics` on the API's port when set.
@@ -50,26 +48,6 @@ const DURATION_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-/// How a login attempt ended, for `roster.auth.logins`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum LoginOutcome {
-    Succeeded,
-    Failed,
-    Throttled,
-}
-
-impl LoginOutcome {
-    /// How a login ended; `None` when a dependency failed before it was decided.
-    pub(crate) fn of<T>(result: &Result<T, LoginError>) -> Option<Self> {
-        match result {
-            Ok(_) => Some(Self::Succeeded),
-            Err(LoginError::InvalidCredentials) => Some(Self::Failed),
-            Err(LoginError::Throttled { .. }) => Some(Self::Throttled),
-            Err(LoginError::Unavailable(_) | LoginError::Unexpected(_)) => None,
-        }
-    }
-}
-
 impl Observability {
     pub fn new(meter: &Meter, log_probes: bool, metrics_text: Option<MetricsText>) -> Self {
         Self {
@@ -84,27 +62,9 @@ impl Observability {
                 .with_unit("{request}")
                 .with_description("Number of HTTP server requests in flight")
                 .build(),
-            logins: meter
-                .u64_counter("roster.auth.logins")
-                .with_unit("{login}")
-                .with_description("Login attempts, by outcome")
-                .build(),
             log_probes,
             metrics_text,
         }
-    }
-
-    /// Counts a login that got as far as the credentials (or the throttle).
-    pub(crate) fn login(&self, outcome: Option<LoginOutcome>) {
-        let Some(outcome) = outcome else {
-            return;
-        };
-        let outcome = match outcome {
-            LoginOutcome::Succeeded => "succeeded",
-            LoginOutcome::Failed => "failed",
-            LoginOutcome::Throttled => "throttled",
-        };
-        self.logins.add(1, &[KeyValue::new("outcome", outcome)]);
     }
 
     /// Counts the request as active until the returned guard is dropped (also when the

@@ -8,11 +8,6 @@ use roster_domain::{
     ports::{RepositoryError, RevocationStore},
 };
 
-use opentelemetry::{
-    KeyValue,
-    metrics::{Counter, Meter},
-};
-
 use crate::{
     database::Database,
     instant::Stamp,
@@ -23,35 +18,11 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct DieselRevocationStore {
     database: Database,
-    revoked: Option<Counter<u64>>,
 }
 
 impl DieselRevocationStore {
     pub fn new(database: Database) -> Self {
-        Self {
-            database,
-            revoked: None,
-        }
-    }
-
-    /// Counts revocations in `roster.auth.tokens.revoked`, by scope: `token` (one token,
-    /// at logout) or `user` (every token of a user).
-    #[must_use]
-    pub fn with_metrics(mut self, meter: &Meter) -> Self {
-        self.revoked = Some(
-            meter
-                .u64_counter("roster.auth.tokens.revoked")
-                .with_unit("{revocation}")
-                .with_description("Token revocations, by scope")
-                .build(),
-        );
-        self
-    }
-
-    fn count(&self, scope: &'static str) {
-        if let Some(counter) = &self.revoked {
-            counter.add(1, &[KeyValue::new("scope", scope)]);
-        }
+        Self { database }
     }
 }
 
@@ -77,7 +48,6 @@ impl RevocationStore for DieselRevocationStore {
                 )
             })
             .await?;
-        self.count("token");
         Ok(())
     }
 
@@ -112,7 +82,6 @@ impl RevocationStore for DieselRevocationStore {
                 })
             })
             .await?;
-        self.count("user");
         Ok(())
     }
 

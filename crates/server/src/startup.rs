@@ -19,7 +19,7 @@ use roster_persistence::{
     DieselUserRepository, MigrationsApplied,
 };
 use roster_security::{Argon2Hasher, BiscuitAuthority, InMemoryLoginThrottle};
-use roster_telemetry::Metrics;
+use roster_telemetry::{Metrics, OpenTelemetryBusinessMetrics};
 use tokio::sync::Notify;
 
 use crate::config::Settings;
@@ -266,17 +266,17 @@ impl Services {
         let keys = settings.auth.signing_keys()?;
         let fingerprint_secret = keys.derive_secret("roster idempotency fingerprints")?;
         let authority = Arc::new(BiscuitAuthority::new(keys, settings.auth.token_lifetime)?);
-        let revocations =
-            Arc::new(DieselRevocationStore::new(database.clone()).with_metrics(meter));
+        let revocations = Arc::new(DieselRevocationStore::new(database.clone()));
         let ports = Ports {
             users: Arc::new(DieselUserRepository::new(database.clone())),
-            events: Arc::new(LoggingEventPublisher::with_metrics(meter)),
+            events: Arc::new(LoggingEventPublisher),
             clock: Arc::new(SystemClock),
             authorizer: authority.clone(),
             hasher: Arc::new(Argon2Hasher::new(&settings.auth.password_hashing)?),
             revocations: revocations.clone(),
             tokens: authority,
             throttle: Arc::new(InMemoryLoginThrottle::new(settings.auth.throttle.clone())?),
+            metrics: Arc::new(OpenTelemetryBusinessMetrics::new(meter)),
         };
         let users = UserService::new(
             ports.clone(),

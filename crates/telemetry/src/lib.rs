@@ -4,8 +4,9 @@
 //!
 //! The rest of Roster only uses `tracing` macros and the OpenTelemetry *API* (for
 //! metric instruments and trace-context propagation); the SDK, the exporters and
-//! their settings live here.
+//! their settings live here, with the adapter of the domain's `BusinessMetrics` port.
 
+mod business;
 mod metrics;
 mod settings;
 
@@ -25,6 +26,7 @@ use tracing_subscriber::{
     util::SubscriberInitExt as _,
 };
 
+pub use business::OpenTelemetryBusinessMetrics;
 pub use metrics::Metrics;
 pub use settings::{
     LogFormat, LogSettings, MetricsSettings, OtlpSettings, Protocol, Sampler, TelemetrySettings,

@@ -56,7 +56,7 @@ impl UserService {
             Err(UpdateUserError::EmailTaken) => return Err(UsersError::EmailTaken),
             Err(UpdateUserError::Repository(e)) => return Err(e.into()),
         }
-        self.ports.revocations.revoke_all(id, now).await?;
+        self.revoke_all(id, now).await?;
         Ok(())
     }
 
@@ -69,10 +69,7 @@ impl UserService {
             .find(id)
             .await?
             .ok_or(UsersError::NotFound(id))?;
-        self.ports
-            .revocations
-            .revoke_all(id, self.ports.clock.now())
-            .await?;
+        self.revoke_all(id, self.ports.clock.now()).await?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ mod clock;
 mod events;
 mod health;
 mod idempotency;
+mod metrics;
 mod passwords;
 mod revocations;
 mod throttle;
@@ -17,6 +18,7 @@ pub use clock::{Clock, SystemClock};
 pub use events::{EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
 pub use idempotency::{IdempotencyKey, IdempotencyStore, Reservation, StoredResponse};
+pub use metrics::{BusinessMetrics, LoginOutcome, RevocationScope};
 pub use passwords::{HashError, PasswordCheck, PasswordHasher};
 pub use revocations::RevocationStore;
 pub use throttle::{LoginThrottle, ThrottleKey, Throttled};
@@ -33,6 +35,8 @@ pub use events::MockEventPublisher;
 pub use health::MockHealthCheck;
 #[cfg(any(test, feature = "mocks"))]
 pub use idempotency::MockIdempotencyStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use metrics::MockBusinessMetrics;
 #[cfg(any(test, feature = "mocks"))]
 pub use passwords::MockPasswordHasher;
 #[cfg(any(test, feature = "mocks"))]

@@ -6,13 +6,7 @@ use roster_domain::{IssuedToken, Password};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{
-    caller::TrustedProxies,
-    components::BodyErrors,
-    error::ApiError,
-    observability::{LoginOutcome, Observability},
-    problem::Problem,
-};
+use crate::{caller::TrustedProxies, components::BodyErrors, error::ApiError, problem::Problem};
 
 /// Credentials to exchange for a token.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,16 +46,14 @@ pub(super) async fn token(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     proxies: web::Data<TrustedProxies>,
-    observability: web::Data<Observability>,
     body: web::Json<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let client = proxies
         .client_address(&request)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the request has no peer address")))?;
     let TokenRequest { email, password } = body.into_inner();
-    let issued = auth.login(&email, &Password::new(password), client).await;
-    observability.login(LoginOutcome::of(&issued));
-    Ok(bearer(issued?))
+    let issued = auth.login(&email, &Password::new(password), client).await?;
+    Ok(bearer(issued))
 }
 
 /// 200 with the token, never cached.

@@ -14,10 +14,16 @@ async fn create_hashes_the_password_stores_the_user_and_publishes() -> TestResul
         .times(1)
         .returning(|_| Ok(()));
     let published = mocks.published.clone();
+    let counted = mocks.counted.clone();
 
     let user = service(mocks)
         .create(&Actor::System, new_user("ada@example.com"))
         .await?;
+
+    assert_eq!(
+        *counted.lock().map_err(|e| e.to_string())?,
+        [crate::testing::Counted::User(UserEventKind::Created)]
+    );
 
     assert_eq!((user.version, user.password_changed_at), (1, Some(at(NOW))));
     let events = published.lock().map_err(|e| e.to_string())?;

@@ -1,6 +1,9 @@
 //! Deleting users, passwords and tokens.
 
+use roster_domain::ports::RevocationScope;
+
 use super::*;
+use crate::testing::Counted;
 
 #[tokio::test]
 async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestResult {
@@ -19,8 +22,18 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
         .times(1)
         .returning(|_, _| Ok(()));
     let published = mocks.published.clone();
+    let counted = mocks.counted.clone();
 
     service(mocks).delete(&Actor::System, id, None).await?;
+
+    assert_eq!(
+        *counted.lock().map_err(|e| e.to_string())?,
+        [
+            Counted::Revoked(RevocationScope::User),
+            Counted::User(UserEventKind::Deleted)
+        ],
+        "counted once stored"
+    );
 
     let deleted = published
         .lock()

@@ -367,3 +367,5 @@ async fn the_first_administrator_is_created_only_into_an_empty_store() {
         .expect("bootstrap");
     assert_eq!(created, None);
 }
+
+mod counting;

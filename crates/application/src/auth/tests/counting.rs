@@ -1,0 +1,97 @@
+//! What the authentication use cases count through the `BusinessMetrics` port.
+
+use std::sync::Arc;
+
+use roster_domain::ports::{LoginOutcome, RepositoryError, RevocationScope};
+
+use super::*;
+use crate::testing::Counted;
+
+#[tokio::test]
+async fn refused_and_failed_logins_are_counted_and_failed_dependencies_are_not() {
+    // Refused by the throttle.
+    let mut mocks = Mocks::new();
+    mocks.throttle.expect_check().returning(|_, _| {
+        Err(Throttled {
+            retry_after: Duration::from_secs(1),
+        })
+    });
+    let counted = Arc::clone(&mocks.counted);
+    let _ = auth(mocks, false)
+        .login("a@example.com", &password(), CLIENT)
+        .await;
+    assert_eq!(
+        *counted.lock().expect("lock"),
+        [Counted::Login(LoginOutcome::Throttled)]
+    );
+
+    // Unknown account.
+    let mut mocks = Mocks::new();
+    mocks.users.expect_find_by_email().returning(|_| Ok(None));
+    mocks.hasher.expect_verify_dummy().returning(|_| Ok(()));
+    expect_outcome(&mut mocks, false);
+    let counted = Arc::clone(&mocks.counted);
+    let _ = auth(mocks, false)
+        .login("a@example.com", &password(), CLIENT)
+        .await;
+    assert_eq!(
+        *counted.lock().expect("lock"),
+        [Counted::Login(LoginOutcome::Failed)]
+    );
+
+    // The database is down: nothing was decided, nothing is counted.
+    let mut mocks = Mocks::new();
+    mocks.throttle.expect_check().returning(|_, _| Ok(()));
+    mocks
+        .users
+        .expect_find_by_email()
+        .returning(|_| Err(RepositoryError::Unavailable(anyhow!("down"))));
+    let counted = Arc::clone(&mocks.counted);
+    let result = auth(mocks, false)
+        .login("a@example.com", &password(), CLIENT)
+        .await;
+    assert!(
+        matches!(result, Err(LoginError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(counted.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn a_login_and_a_logout_are_counted() {
+    let user = stored_user("ada@example.com", 1);
+    let mut mocks = Mocks::new();
+    mocks.finding_by_email(&user);
+    mocks
+        .hasher
+        .expect_verify()
+        .returning(|_, _| Ok(PasswordCheck::Match { outdated: false }));
+    mocks
+        .users
+        .expect_record_login()
+        .returning(|_, _, _| Ok(()));
+    mocks
+        .tokens
+        .expect_issue()
+        .returning(|id, _, _| Ok(issued(id)));
+    mocks
+        .revocations
+        .expect_revoke_token()
+        .returning(|_, _, _| Ok(()));
+    expect_outcome(&mut mocks, true);
+    let counted = Arc::clone(&mocks.counted);
+    let service = auth(mocks, false);
+    service
+        .login("ada@example.com", &password(), CLIENT)
+        .await
+        .expect("login");
+    let session = Session::fake(user.id, Role::Member);
+    service.logout(&Actor::User(session)).await.expect("logout");
+    assert_eq!(
+        *counted.lock().expect("lock"),
+        [
+            Counted::Login(LoginOutcome::Succeeded),
+            Counted::Revoked(RevocationScope::Token)
+        ]
+    );
+}
