@@ -18,6 +18,10 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Fail on any module cycle inside a crate (installs cargo-modules when missing).
+modules:
+    bash .ci/module-cycles.sh
+
 # Format the code.
 fmt:
     cargo fmt --all

@@ -188,7 +188,7 @@ impl UserService {
         let mut items = self.ports.users.list(query, size + 1).await?;
         let next = if items.len() > size {
             items.truncate(size);
-            items.last().map(|user| query.sort.position_of(user))
+            items.last().map(|user| Cursor::of_user(query.sort, user))
         } else {
             None
         };

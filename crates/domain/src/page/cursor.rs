@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::sort::{Sort, SortField};
-use crate::user::UserId;
+use crate::user::{User, UserId};
 
 /// The sort field's value at a position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +49,18 @@ impl Cursor {
         }
     }
 
-    /// A position the caller built from the sort field itself, so it fits.
-    pub(super) fn at(sort: Sort, key: SortKey, id: UserId) -> Self {
-        Self { sort, key, id }
+    /// The position of `user` in the order `sort`, for the next page's cursor.
+    pub fn of_user(sort: Sort, user: &User) -> Self {
+        let key = match sort.field {
+            SortField::CreatedAt => SortKey::Instant(user.created_at),
+            SortField::Email => SortKey::Text(user.email.as_str().to_owned()),
+            SortField::Name => SortKey::Text(user.name.as_str().to_owned()),
+        };
+        Self {
+            sort,
+            key,
+            id: user.id,
+        }
     }
 
     /// This cursor, when it was issued for `sort`: a page continues in its own order.

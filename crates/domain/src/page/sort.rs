@@ -2,9 +2,6 @@
 
 use std::str::FromStr;
 
-use super::cursor::{Cursor, SortKey};
-use crate::user::User;
-
 /// What a listing is ordered by; ties are broken by id, in the same direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortField {
@@ -45,16 +42,6 @@ impl Sort {
             (SortField::Name, false) => "name",
             (SortField::Name, true) => "-name",
         }
-    }
-
-    /// The position of `user` in this order, for the next page's cursor.
-    pub fn position_of(self, user: &User) -> Cursor {
-        let key = match self.field {
-            SortField::CreatedAt => SortKey::Instant(user.created_at),
-            SortField::Email => SortKey::Text(user.email.as_str().to_owned()),
-            SortField::Name => SortKey::Text(user.name.as_str().to_owned()),
-        };
-        Cursor::at(self, key, user.id)
     }
 }
 

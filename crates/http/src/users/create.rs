@@ -3,7 +3,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use roster_application::UserService;
 
-use super::{CreateUserRequest, UserResponse, created};
+use super::{
+    dto::{CreateUserRequest, UserResponse},
+    representation::created,
+};
 use crate::{
     caller::Caller,
     components::{BodyErrors, IdempotencyKeyHeader},

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use roster_application::UserService;
 
-use super::user_id;
+use super::representation::user_id;
 use crate::{
     caller::Caller,
     components::{IfMatchHeader, PreconditionErrors, UserIdPath},

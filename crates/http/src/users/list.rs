@@ -3,7 +3,11 @@
 use actix_web::{HttpResponse, http::header, web};
 use roster_application::{UserPage, UserService};
 
-use super::{UserResponse, cursor, dto::UserListResponse, query::ListUsersQuery};
+use super::{
+    cursor,
+    dto::{UserListResponse, UserResponse},
+    query::ListUsersQuery,
+};
 use crate::{caller::Caller, error::ApiError, problem::Problem};
 
 #[utoipa::path(

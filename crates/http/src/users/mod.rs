@@ -1,5 +1,5 @@
-//! `/api/v1/users`: one module per operation, the bodies they share, the routes and
-//! this resource's part of the OpenAPI description.
+//! `/api/v1/users`: one module per operation, the bodies and responses they share,
+//! the routes and this resource's part of the OpenAPI description.
 
 mod create;
 mod cursor;
@@ -11,19 +11,16 @@ mod patch;
 mod query;
 mod read;
 mod replace;
+mod representation;
 mod revoke_tokens;
 
-use actix_web::{
-    HttpRequest, HttpResponse,
-    http::header::{self, ETag},
-    web::{self, ServiceConfig},
-};
-use roster_domain::{User, UserId};
+use actix_web::web::{self, ServiceConfig};
 use utoipa::OpenApi;
 
 pub(crate) use dto::{CreateUserRequest, UserResponse};
+pub(crate) use representation::created;
 
-use crate::{components::UserIdPath, conditional, error::ApiError, routing::resource};
+use crate::routing::resource;
 
 /// This resource's operations, merged into the served description.
 #[derive(OpenApi)]
@@ -64,35 +61,4 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
                 .route(web::patch().to(patch::patch))
                 .route(web::delete().to(delete::delete)),
         );
-}
-
-/// A path id that is not a ULID names no user: 404, like any other unknown id.
-fn user_id(path: &UserIdPath) -> Result<UserId, ApiError> {
-    UserId::parse(&path.id).map_err(|_| ApiError::NotFound(format!("no user with id {}", path.id)))
-}
-
-/// 201 with the new user, its `Location` and its `ETag`.
-pub(crate) fn created(user: User) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
-        .insert_header(ETag(conditional::etag(user.version)))
-        .json(UserResponse::from(user))
-}
-
-/// 200 with the user and its `ETag`, or 304 when `If-None-Match` names it.
-fn representation(request: &HttpRequest, user: User) -> HttpResponse {
-    let tag = ETag(conditional::etag(user.version));
-    if conditional::not_modified(request, user.version) {
-        return HttpResponse::NotModified().insert_header(tag).finish();
-    }
-    HttpResponse::Ok()
-        .insert_header(tag)
-        .json(UserResponse::from(user))
-}
-
-/// 200 with the changed user and its new `ETag`.
-fn changed(user: User) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(ETag(conditional::etag(user.version)))
-        .json(UserResponse::from(user))
 }

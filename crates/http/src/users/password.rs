@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use roster_application::UserService;
 use roster_domain::Password;
 
-use super::{dto::ChangePasswordRequest, user_id};
+use super::{dto::ChangePasswordRequest, representation::user_id};
 use crate::{
     caller::Caller,
     components::{BodyErrors, UserIdPath},

@@ -4,7 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use roster_application::UserService;
 use roster_domain::{Email, Role, Status, UserName, UserPatch};
 
-use super::{UserResponse, changed, dto::UserMergePatch, user_id};
+use super::{
+    dto::{UserMergePatch, UserResponse},
+    representation::{changed, user_id},
+};
 use crate::{
     body::{BodyLimit, read_body},
     caller::Caller,

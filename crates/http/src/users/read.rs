@@ -3,7 +3,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use roster_application::UserService;
 
-use super::{UserResponse, representation, user_id};
+use super::{
+    dto::UserResponse,
+    representation::{representation, user_id},
+};
 use crate::{
     caller::Caller,
     components::{IfNoneMatchHeader, UserIdPath},

@@ -3,7 +3,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use roster_application::UserService;
 
-use super::{UserResponse, changed, dto::ReplaceUserRequest, user_id};
+use super::{
+    dto::{ReplaceUserRequest, UserResponse},
+    representation::{changed, user_id},
+};
 use crate::{
     caller::Caller,
     components::{BodyErrors, IfMatchHeader, PreconditionErrors, UserIdPath},

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use roster_application::UserService;
 
-use super::user_id;
+use super::representation::user_id;
 use crate::{caller::Caller, components::UserIdPath, error::ApiError, problem::Problem};
 
 #[utoipa::path(

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use roster_domain::{
-    EmailDomain, EmailLookup, NameFragment, PageSize, Role, Sort, SortField, Status, User,
+    Cursor, EmailDomain, EmailLookup, NameFragment, PageSize, Role, Sort, SortField, Status, User,
     UserFilter, UserName, UserQuery, ports::UserRepository,
 };
 use roster_persistence::Backend;
@@ -107,7 +107,7 @@ async fn list_in_pages(ctx: &Context, filter: &UserFilter, sort: Sort, size: u64
         let Some(last) = page.last() else {
             return seen;
         };
-        query.after = Some(sort.position_of(last));
+        query.after = Some(Cursor::of_user(sort, last));
         seen.extend(page);
     }
 }

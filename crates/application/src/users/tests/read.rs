@@ -78,7 +78,7 @@ async fn list_asks_for_one_more_row_and_returns_the_last_position_when_more_foll
 
     assert_eq!(
         (result.items.as_slice(), result.next, result.total),
-        (&users[..2], Some(sort.position_of(&users[1])), None)
+        (&users[..2], Some(Cursor::of_user(sort, &users[1])), None)
     );
     Ok(())
 }
@@ -105,7 +105,7 @@ async fn list_returns_no_cursor_on_the_last_page_and_counts_when_asked() -> Test
             ..UserFilter::default()
         },
         size: PageSize::new(2)?,
-        after: Some(Sort::default().position_of(&users[0])),
+        after: Some(Cursor::of_user(Sort::default(), &users[0])),
         ..UserQuery::default()
     };
 
