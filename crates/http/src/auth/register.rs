@@ -9,7 +9,7 @@ use crate::{
     error::ApiError,
     idempotency::Idempotency,
     problem::Problem,
-    users::{CreateUserRequest, UserResponse, created},
+    users::{CreateUserRequest, CreationErrors, UserResponse, created},
 };
 
 /// `POST /api/v1/auth/register`: a new member, when registration is enabled.
@@ -20,11 +20,9 @@ use crate::{
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Registered", body = UserResponse, headers(("Location" = String, description = "The new user's URL"), ("ETag" = String, description = "The user's entity tag"), ("Idempotent-Replayed" = String, description = "`true` on a replay"))),
-        (status = 400, description = "Malformed JSON, an unknown field, or a malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Registration is disabled, or a role or status was asked for", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail address is taken, or a request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
+        CreationErrors,
         BodyErrors,
-        (status = 422, description = "Invalid fields (all listed), or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(super) async fn register(

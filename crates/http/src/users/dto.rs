@@ -4,12 +4,39 @@
 use chrono::{DateTime, Utc};
 use roster_domain::{Email, NewUser, Password, Role, Status, User, UserName, UserReplacement};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{
+    ToSchema,
+    openapi::schema::{Object, ObjectBuilder, Type},
+};
 
 use crate::{
     components::{RoleName, StatusName},
     error::{ApiError, FieldErrors},
 };
+
+/// A name as a request carries it: [`UserName`]'s rules (1 to 100 characters, not
+/// all white space, no control characters), stated once for every request body.
+fn name_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(UserName::MAX_CHARS))
+        .pattern(Some(
+            r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        ))
+        .build()
+}
+
+/// [`name_schema`] with an example, for the body that creates a user.
+fn new_name_schema() -> Object {
+    let schema = name_schema();
+    #[expect(
+        deprecated,
+        reason = "the published description carries `example`; `examples` would change it"
+    )]
+    let with_example = ObjectBuilder::from(schema).example(Some("Ada Lovelace".into()));
+    with_example.build()
+}
 
 /// A new user. Role and status default to `member` and `active`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -18,12 +45,7 @@ pub(crate) struct CreateUserRequest {
     /// Unique, compared ignoring case.
     #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
-        example = "Ada Lovelace"
-    )]
+    #[schema(schema_with = new_name_schema)]
     name: String,
     #[schema(min_length = 8, max_length = 128, write_only)]
     password: String,
@@ -67,11 +89,7 @@ impl CreateUserRequest {
 pub(crate) struct ReplaceUserRequest {
     #[schema(format = Email, max_length = 254)]
     email: String,
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-    )]
+    #[schema(schema_with = name_schema)]
     name: String,
     #[schema(value_type = RoleName)]
     role: String,
@@ -111,11 +129,7 @@ pub(crate) struct UserMergePatch {
     #[schema(format = Email, max_length = 254)]
     email: String,
     #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-    )]
+    #[schema(schema_with = name_schema)]
     name: String,
     #[serde(default)]
     #[schema(value_type = RoleName)]

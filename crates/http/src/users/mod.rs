@@ -6,6 +6,7 @@ mod cursor;
 mod delete;
 mod dto;
 mod list;
+mod outcomes;
 mod password;
 mod patch;
 mod query;
@@ -18,6 +19,7 @@ use actix_web::web::{self, ServiceConfig};
 use utoipa::OpenApi;
 
 pub(crate) use dto::{CreateUserRequest, UserResponse};
+pub(crate) use outcomes::CreationErrors;
 pub(crate) use representation::created;
 
 use crate::routing::resource;

@@ -5,7 +5,8 @@ use roster_application::UserService;
 use roster_domain::{Email, Role, Status, UserName, UserPatch};
 
 use super::{
-    dto::{UserMergePatch, UserResponse},
+    dto::UserMergePatch,
+    outcomes::ChangeOutcomes,
     representation::{changed, user_id},
 };
 use crate::{
@@ -30,11 +31,8 @@ const MERGE_PATCH: &str = "application/merge-patch+json";
     params(UserIdPath, IfMatchHeader),
     request_body(content = UserMergePatch, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "The changed user", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
+        ChangeOutcomes,
         (status = 400, description = "Malformed JSON, not an object, or an unknown member", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail address is taken, or the user kept changing concurrently", body = Problem, content_type = "application/problem+json"),
         PreconditionErrors,
         BodyErrors,
         (status = 422, description = "Invalid or `null` members, all listed", body = Problem, content_type = "application/problem+json"),

@@ -4,7 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use roster_application::UserService;
 
 use super::{
-    dto::{ReplaceUserRequest, UserResponse},
+    dto::ReplaceUserRequest,
+    outcomes::ChangeOutcomes,
     representation::{changed, user_id},
 };
 use crate::{
@@ -23,11 +24,8 @@ use crate::{
     params(UserIdPath, IfMatchHeader),
     request_body = ReplaceUserRequest,
     responses(
-        (status = 200, description = "The changed user", body = UserResponse, headers(("ETag" = String, description = "The new version's entity tag"))),
+        ChangeOutcomes,
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail address is taken, or the user kept changing concurrently", body = Problem, content_type = "application/problem+json"),
         PreconditionErrors,
         BodyErrors,
         (status = 422, description = "Invalid fields, all listed", body = Problem, content_type = "application/problem+json"),

@@ -113,6 +113,16 @@ async fn an_outdated_hash_is_replaced_on_login() {
 
 // Wrong password, unknown e-mail, disabled and passwordless accounts fail alike.
 
+/// The login fails as every failed login does, and counts against the throttle.
+async fn fails_alike(mut mocks: Mocks, email: &str) {
+    expect_outcome(&mut mocks, false);
+    let result = auth(mocks, false).login(email, &password(), CLIENT).await;
+    assert!(
+        matches!(result, Err(LoginError::InvalidCredentials)),
+        "{email}: {result:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_wrong_password_fails() {
     let user = stored_user("ada@example.com", 1);
@@ -123,14 +133,7 @@ async fn a_wrong_password_fails() {
         .expect_verify()
         .times(1)
         .returning(|_, _| Ok(PasswordCheck::Mismatch));
-    expect_outcome(&mut mocks, false);
-    let result = auth(mocks, false)
-        .login("ada@example.com", &password(), CLIENT)
-        .await;
-    assert!(
-        matches!(result, Err(LoginError::InvalidCredentials)),
-        "{result:?}"
-    );
+    fails_alike(mocks, "ada@example.com").await;
 }
 
 #[tokio::test]
@@ -144,12 +147,7 @@ async fn an_unknown_email_fails_after_the_same_work() {
             .expect_verify_dummy()
             .times(1)
             .returning(|_| Ok(()));
-        expect_outcome(&mut mocks, false);
-        let result = auth(mocks, false).login(email, &password(), CLIENT).await;
-        assert!(
-            matches!(result, Err(LoginError::InvalidCredentials)),
-            "{email}: {result:?}"
-        );
+        fails_alike(mocks, email).await;
     }
 }
 
@@ -172,14 +170,7 @@ async fn a_disabled_account_fails_after_verifying() {
         .times(1)
         .returning(|_, _| Ok(PasswordCheck::Match { outdated: false }));
     mocks.tokens.expect_issue().never();
-    expect_outcome(&mut mocks, false);
-    let result = auth(mocks, false)
-        .login("ada@example.com", &password(), CLIENT)
-        .await;
-    assert!(
-        matches!(result, Err(LoginError::InvalidCredentials)),
-        "{result:?}"
-    );
+    fails_alike(mocks, "ada@example.com").await;
 }
 
 #[tokio::test]
@@ -200,14 +191,7 @@ async fn an_account_without_a_password_fails() {
         .expect_verify_dummy()
         .times(1)
         .returning(|_| Ok(()));
-    expect_outcome(&mut mocks, false);
-    let result = auth(mocks, false)
-        .login("ada@example.com", &password(), CLIENT)
-        .await;
-    assert!(
-        matches!(result, Err(LoginError::InvalidCredentials)),
-        "{result:?}"
-    );
+    fails_alike(mocks, "ada@example.com").await;
 }
 
 #[tokio::test]
