@@ -58,6 +58,10 @@ openapi:
 fuzz backend="sqlite":
     bash .ci/schemathesis.sh {{backend}}
 
+# Fuzz both backends with N seeds, more examples and registration open and closed (run before resolving an API change).
+fuzz-deep runs="10":
+    bash .ci/fuzz-deep.sh {{runs}}
+
 # Build the container image with podman (roster:dev) from the Dockerfile as it is.
 image:
     bash .ci/image.sh

@@ -9,6 +9,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BACKEND=${1:-sqlite}
 SEED=${FUZZ_SEED:-20261124}
 EXAMPLES=${FUZZ_EXAMPLES:-100}
+# Registration on (the default here) exercises it; `false` leaves it at the service's
+# default, closed, which `just fuzz-deep` does for every other seed.
+REGISTRATION=${FUZZ_REGISTRATION:-true}
 ADMIN_URL=${ROSTER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 command -v st >/dev/null || { echo "schemathesis is missing: pip install schemathesis" >&2; exit 1; }
 
@@ -40,7 +43,7 @@ ROSTER__AUTH__PRIVATE_KEY=$("$binary" keygen | sed -n 's/^private key[^:]*: //p'
 export ROSTER__AUTH__PRIVATE_KEY
 (cd "$work" && exec env ROSTER__SERVER__PORT="$port" \
   ROSTER__LOG__LEVEL=warn \
-  ROSTER__AUTH__ALLOW_REGISTRATION=true \
+  ROSTER__AUTH__ALLOW_REGISTRATION="$REGISTRATION" \
   ROSTER__AUTH__THROTTLE__MAX_FAILURES_PER_CLIENT=1000000 \
   ROSTER__AUTH__BOOTSTRAP_ADMIN__EMAIL="$ROSTER_FUZZ_ADMIN_EMAIL" \
   ROSTER__AUTH__BOOTSTRAP_ADMIN__PASSWORD="$ROSTER_FUZZ_ADMIN_PASSWORD" \

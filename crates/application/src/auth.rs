@@ -197,6 +197,11 @@ impl AuthService {
         Ok(())
     }
 
+    /// Whether anyone may register (`auth.allow_registration`).
+    pub fn allows_registration(&self) -> bool {
+        self.allow_registration
+    }
+
     /// Creates an active member on the public registration endpoint, when enabled.
     #[tracing::instrument(name = "auth.register", skip_all)]
     pub async fn register(&self, new: NewUser) -> Result<Option<User>, UsersError> {

@@ -256,3 +256,6 @@ fn operations(path: &mut openapi::PathItem) -> impl Iterator<Item = &mut openapi
     .into_iter()
     .flatten()
 }
+
+#[cfg(test)]
+mod agreement;

@@ -55,8 +55,9 @@ impl fmt::Debug for EmailLookup {
     }
 }
 
-/// A domain to filter addresses by: dot-separated labels of letters, digits and `-`,
-/// each 1 to 63 bytes, 253 bytes in all; kept in lower case.
+/// A domain to filter addresses by: dot-separated labels of ASCII letters, digits and
+/// `-`, each 1 to 63 characters, 253 in all; kept in lower case. (An internationalised
+/// domain is looked for in its `xn--` form.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailDomain(String);
 
@@ -76,7 +77,7 @@ impl EmailDomain {
             && text.split('.').all(|label| {
                 !label.is_empty()
                     && label.len() <= Self::MAX_LABEL_LEN
-                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if valid {
             Ok(Self(text.to_lowercase()))
@@ -160,6 +161,7 @@ mod tests {
         );
         assert!(EmailDomain::parse("localhost").is_ok());
         assert!(EmailDomain::parse("xn--bcher-kva.example").is_ok());
+        assert_eq!(EmailDomain::parse("bücher.example"), Err(EmailDomainError));
         for bad in [
             "",
             ".",

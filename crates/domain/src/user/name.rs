@@ -1,4 +1,5 @@
-//! [`UserName`]: a display name, trimmed, 1 to 100 characters, no control characters.
+//! [`UserName`]: a display name: at most 100 characters as sent, no control characters
+//! anywhere, not only white space; surrounding white space is removed.
 
 use std::fmt;
 
@@ -18,19 +19,27 @@ pub enum UserNameError {
 }
 
 impl UserName {
-    /// Counted in Unicode scalar values, as most clients count "characters".
+    /// Counted in Unicode scalar values, as most clients (and JSON Schema) count
+    /// "characters", on the text as sent.
     pub const MAX_CHARS: usize = 100;
 
+    /// The white space that surrounds a name and is removed: Unicode's `White_Space`
+    /// less the control characters (which a name may not contain at all). Spelled out
+    /// because regular-expression engines disagree on what `\s` means.
+    pub const SPACE_CHARACTERS: &'static str = "\u{20}\u{a0}\u{1680}\u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}\u{2006}\u{2007}\u{2008}\u{2009}\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}";
+
+    /// The checks run on the text as sent, so that they say exactly what the published
+    /// schema says; only then is surrounding white space removed.
     pub fn parse(text: &str) -> Result<Self, UserNameError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(UserNameError::Empty);
+        if text.chars().any(char::is_control) {
+            return Err(UserNameError::ControlCharacter);
         }
         if text.chars().count() > Self::MAX_CHARS {
             return Err(UserNameError::TooLong);
         }
-        if text.chars().any(char::is_control) {
-            return Err(UserNameError::ControlCharacter);
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(UserNameError::Empty);
         }
         Ok(Self(text.to_owned()))
     }
@@ -62,7 +71,7 @@ mod tests {
     #[test]
     fn trims_surrounding_white_space() {
         assert_eq!(
-            UserName::parse("  Ada Lovelace\t").map(|n| n.0),
+            UserName::parse("  Ada Lovelace\u{3000}").map(|n| n.0),
             Ok("Ada Lovelace".into())
         );
     }
@@ -77,9 +86,42 @@ mod tests {
     }
 
     #[test]
+    fn white_space_is_what_unicode_says_less_the_control_characters() {
+        let listed: Vec<char> = UserName::SPACE_CHARACTERS.chars().collect();
+        let unicode: Vec<char> = (0..=0x10_ffff_u32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace() && !c.is_control())
+            .collect();
+        assert_eq!(listed, unicode);
+    }
+
+    #[test]
+    fn control_characters_are_refused_even_around_the_name() {
+        for text in ["\nAda", "Ada\t", "\u{85}Ada", "\n\u{d0c9e}\u{c5}1"] {
+            assert_eq!(
+                UserName::parse(text),
+                Err(UserNameError::ControlCharacter),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_length_limit_applies_to_the_text_as_sent() {
+        let padded = format!(" {} ", "a".repeat(UserName::MAX_CHARS - 2));
+        assert!(UserName::parse(&padded).is_ok());
+        let longer = format!(" {} ", "a".repeat(UserName::MAX_CHARS - 1));
+        assert_eq!(UserName::parse(&longer), Err(UserNameError::TooLong));
+    }
+
+    #[test]
     fn rejects_empty_and_control_characters() {
         assert_eq!(UserName::parse(""), Err(UserNameError::Empty));
-        assert_eq!(UserName::parse(" \n\t "), Err(UserNameError::Empty));
+        assert_eq!(UserName::parse(" \u{3000} "), Err(UserNameError::Empty));
+        assert_eq!(
+            UserName::parse(" \n\t "),
+            Err(UserNameError::ControlCharacter)
+        );
         assert_eq!(
             UserName::parse("Ada\u{0}"),
             Err(UserNameError::ControlCharacter)

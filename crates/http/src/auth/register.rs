@@ -31,17 +31,18 @@ pub(super) async fn register(
     idempotency: web::Data<Idempotency>,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Closed registration is refused before the request is looked at any further: an
+    // Idempotency-Key must not turn the 403 into another answer.
+    let disabled = || ApiError::Forbidden("self-registration is disabled".to_owned());
+    if !auth.allows_registration() {
+        return Err(disabled());
+    }
     let body = body.into_inner();
     let canonical = serde_json::to_vec(&body).unwrap_or_default();
     idempotency
         .run(&request, &Actor::Anonymous, &canonical, async {
             let new = body.try_into_domain()?;
-            match auth.register(new).await? {
-                Some(user) => Ok(created(user)),
-                None => Err(ApiError::Forbidden(
-                    "self-registration is disabled".to_owned(),
-                )),
-            }
+            auth.register(new).await?.map(created).ok_or_else(disabled)
         })
         .await
 }

@@ -1,6 +1,8 @@
 //! The users' request and response bodies, separate from the domain types: requests
 //! turn into them with `try_into_domain`, responses are built from them.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 use roster_domain::{Email, NewUser, Password, Role, Status, User, UserName, UserReplacement};
 use serde::{Deserialize, Serialize};
@@ -14,17 +16,29 @@ use crate::{
     error::{ApiError, FieldErrors},
 };
 
-/// A name as a request carries it: [`UserName`]'s rules (1 to 100 characters, not
-/// all white space, no control characters), stated once for every request body.
+/// A name as a request carries it: [`UserName`]'s rules, stated once for every request
+/// body. At most 100 characters as sent, no control character anywhere, and one that
+/// is neither a control character nor white space (which is trimmed).
 fn name_schema() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(UserName::MAX_CHARS))
-        .pattern(Some(
-            r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
-        ))
+        .pattern(Some(name_pattern()))
         .build()
+}
+
+/// The pattern of [`name_schema`], with every class spelled out as code points: engines
+/// disagree on what `\s` means.
+pub(crate) fn name_pattern() -> String {
+    const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
+    let space = UserName::SPACE_CHARACTERS
+        .chars()
+        .fold(String::new(), |mut class, c| {
+            let _ = write!(class, "\\u{:04x}", u32::from(c));
+            class
+        });
+    format!("^[^{CONTROL}]*[^{CONTROL}{space}][^{CONTROL}]*$")
 }
 
 /// [`name_schema`] with an example, for the body that creates a user.

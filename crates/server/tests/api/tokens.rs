@@ -123,6 +123,18 @@ async fn registration_is_off_unless_enabled(backend: Backend) {
         .await
         .expect("request");
     assert_problem(refused, StatusCode::FORBIDDEN).await;
+    // An Idempotency-Key, even one reused for another body, changes nothing.
+    for name in ["First", "Second"] {
+        let keyed = closed
+            .anonymous
+            .post(closed.url("/api/v1/auth/register"))
+            .header("idempotency-key", "closed-registration")
+            .json(&json!({ "email": "new@example.com", "name": name, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("request");
+        assert_problem(keyed, StatusCode::FORBIDDEN).await;
+    }
 
     let Some(open) = TestApp::spawn_with(backend, |s| s.auth.allow_registration = true).await
     else {
