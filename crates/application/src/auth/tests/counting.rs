@@ -60,25 +60,11 @@ async fn refused_and_failed_logins_are_counted_and_failed_dependencies_are_not()
 #[tokio::test]
 async fn a_login_and_a_logout_are_counted() {
     let user = stored_user("ada@example.com", 1);
-    let mut mocks = Mocks::new();
-    mocks.finding_by_email(&user);
-    mocks
-        .hasher
-        .expect_verify()
-        .returning(|_, _| Ok(PasswordCheck::Match { outdated: false }));
-    mocks
-        .users
-        .expect_record_login()
-        .returning(|_, _, _| Ok(()));
-    mocks
-        .tokens
-        .expect_issue()
-        .returning(|id, _, _| Ok(issued(id)));
+    let mut mocks = succeeding_login(&user);
     mocks
         .revocations
         .expect_revoke_token()
         .returning(|_, _, _| Ok(()));
-    expect_outcome(&mut mocks, true);
     let counted = Arc::clone(&mocks.counted);
     let service = auth(mocks, false);
     service

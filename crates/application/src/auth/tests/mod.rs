@@ -54,6 +54,27 @@ fn issued(user_id: UserId) -> IssuedToken {
     }
 }
 
+/// Mocks for a login that succeeds: the user found, the password right, the login
+/// recorded, a token issued.
+fn succeeding_login(user: &User) -> Mocks {
+    let mut mocks = Mocks::new();
+    mocks.finding_by_email(user);
+    mocks
+        .hasher
+        .expect_verify()
+        .returning(|_, _| Ok(PasswordCheck::Match { outdated: false }));
+    mocks
+        .users
+        .expect_record_login()
+        .returning(|_, _, _| Ok(()));
+    mocks
+        .tokens
+        .expect_issue()
+        .returning(|id, _, _| Ok(issued(id)));
+    expect_outcome(&mut mocks, true);
+    mocks
+}
+
 #[tokio::test]
 async fn a_right_password_records_the_login_and_issues_a_token() {
     let user = stored_user("ada@example.com", 1);
