@@ -13,7 +13,7 @@ for crate in crates/*/; do
   if [ -f "$crate/src/lib.rs" ]; then
     python3 .ci/module-cycles.py "$package" --lib
   fi
-  for bin in "$crate"src/main.rs; do
-    [ -f "$bin" ] && python3 .ci/module-cycles.py "$package" --bin roster
-  done
+  if [ -f "$crate/src/main.rs" ]; then
+    python3 .ci/module-cycles.py "$package" --bin roster
+  fi
 done
