@@ -9,8 +9,8 @@
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use deadpool_diesel::{Error, Runtime};
 use diesel::{
-    Connection as _, PgConnection, QueryResult, RunQueryDsl as _, SqliteConnection,
-    connection::SimpleConnection as _, query_dsl::methods::ExecuteDsl,
+    Connection as _, ConnectionError, PgConnection, QueryResult, RunQueryDsl as _,
+    SqliteConnection, connection::SimpleConnection as _, query_dsl::methods::ExecuteDsl,
 };
 
 use crate::backend::Backend;
@@ -39,7 +39,7 @@ impl DbConnection {
 /// Opens connections to the backend the URL named. diesel's derived `establish` would
 /// try each backend in turn and report a PostgreSQL outage as a SQLite error (or
 /// create a file named after the URL); this never guesses.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Manager {
     backend: Backend,
     target: String,
@@ -64,8 +64,11 @@ impl Manager {
             Backend::Sqlite => {
                 let mut conn =
                     SqliteConnection::establish(&self.target).map_err(Error::Connection)?;
-                conn.batch_execute(&self.sqlite_pragmas)
-                    .map_err(Error::Ping)?;
+                conn.batch_execute(&self.sqlite_pragmas).map_err(|e| {
+                    Error::Connection(ConnectionError::BadConnection(format!(
+                        "cannot set up the SQLite connection: {e}"
+                    )))
+                })?;
                 Ok(DbConnection::Sqlite(conn))
             }
             Backend::Postgres => PgConnection::establish(&self.target)
@@ -80,11 +83,7 @@ impl managed::Manager for Manager {
     type Error = Error;
 
     async fn create(&self) -> Result<Self::Type, Error> {
-        let manager = Self {
-            backend: self.backend,
-            target: self.target.clone(),
-            sqlite_pragmas: self.sqlite_pragmas.clone(),
-        };
+        let manager = self.clone();
         deadpool_sync::SyncWrapper::new(Runtime::Tokio1, move || manager.establish()).await
     }
 

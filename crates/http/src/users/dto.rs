@@ -30,7 +30,7 @@ fn name_schema() -> Object {
 
 /// The pattern of [`name_schema`], with every class spelled out as code points: engines
 /// disagree on what `\s` means.
-pub(crate) fn name_pattern() -> String {
+fn name_pattern() -> String {
     const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
     let space = UserName::SPACE_CHARACTERS
         .chars()
