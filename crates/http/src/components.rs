@@ -70,7 +70,8 @@ pub(crate) enum PreconditionErrors {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct UserIdPath {
-    /// The user's id (a ULID); anything else names no user (404).
+    /// The user's id: a ULID, in either case. Anything else names no user (404).
+    #[param(pattern = "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
     pub(crate) id: String,
 }
 
@@ -82,9 +83,11 @@ pub(crate) struct UserIdPath {
     reason = "describes a header, which handlers read themselves"
 )]
 pub(crate) struct IfMatchHeader {
-    #[doc = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent."]
+    #[doc = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent. An entity tag with a comma inside is refused (400): ours never have one, and a list is split at commas."]
     #[serde(rename = "If-Match")]
-    #[param(pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)?$"#)]
+    #[param(
+        pattern = r#"^[ \t]*(\*|(W/)?"[!#-+\--~]*"([ \t]*,[ \t]*(W/)?"[!#-+\--~]*")*)?[ \t]*$"#
+    )]
     if_match: Option<String>,
 }
 

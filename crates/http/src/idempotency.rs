@@ -161,7 +161,7 @@ impl Idempotency {
 }
 
 /// The request's key, if it sent one; 400 when it is not 1 to 255 visible characters.
-fn request_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn request_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = request.headers().get(&IDEMPOTENCY_KEY) else {
         return Ok(None);
     };

@@ -20,8 +20,14 @@ impl UserId {
     }
 
     /// Parses the canonical 26-character form (case-insensitive, as ULIDs are).
+    /// Text that decodes but does not write back the same, such as a first character
+    /// past `7` (which overflows 128 bits), names no id.
     pub fn parse(text: &str) -> Result<Self, UserIdError> {
-        Ulid::from_string(text).map(Self).map_err(|_| UserIdError)
+        Ulid::from_string(text)
+            .ok()
+            .filter(|id| id.to_string().eq_ignore_ascii_case(text))
+            .map(Self)
+            .ok_or(UserIdError)
     }
 }
 
@@ -65,6 +71,12 @@ mod tests {
             "not-a-ulid",
             "01ARZ3NDEKTSV4RRFFQ69G5FA",
             "01ARZ3NDEKTSV4RRFFQ69G5FAVV",
+            // Past 2^128: decodes, but would name another id.
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "AAA0000000000A0A00A00A00AA",
+            // Crockford's aliases for 1 and 0 are not the canonical form.
+            "0IARZ3NDEKTSV4RRFFQ69G5FAV",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAO",
         ] {
             assert_eq!(UserId::parse(text), Err(UserIdError), "{text:?}");
         }

@@ -52,12 +52,38 @@ fn new_name_schema() -> Object {
     with_example.build()
 }
 
+/// An e-mail address as a request carries it: [`Email`]'s pattern and length, as they
+/// are. No `format`: validators disagree on what `email` means, and the pattern says
+/// exactly what is accepted (surrounding white space included, which is trimmed).
+fn email_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(Email::MAX_LEN))
+        .pattern(Some(Email::pattern()))
+}
+
+/// [`email_schema`] for replace and patch.
+fn changed_email_schema() -> Object {
+    email_schema().build()
+}
+
+/// [`email_schema`] with a description and an example, for the body that creates a user.
+fn new_email_schema() -> Object {
+    #[expect(
+        deprecated,
+        reason = "the published description carries `example`, as the other bodies do"
+    )]
+    let with_example = email_schema()
+        .description(Some("Unique, compared ignoring case."))
+        .example(Some("ada@example.com".into()));
+    with_example.build()
+}
+
 /// A new user. Role and status default to `member` and `active`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUserRequest {
-    /// Unique, compared ignoring case.
-    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
+    #[schema(schema_with = new_email_schema)]
     email: String,
     #[schema(schema_with = new_name_schema)]
     name: String,
@@ -101,7 +127,7 @@ impl CreateUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReplaceUserRequest {
-    #[schema(format = Email, max_length = 254)]
+    #[schema(schema_with = changed_email_schema)]
     email: String,
     #[schema(schema_with = name_schema)]
     name: String,
@@ -140,7 +166,7 @@ impl ReplaceUserRequest {
 )]
 pub(crate) struct UserMergePatch {
     #[serde(default)]
-    #[schema(format = Email, max_length = 254)]
+    #[schema(schema_with = changed_email_schema)]
     email: String,
     #[serde(default)]
     #[schema(schema_with = name_schema)]
@@ -170,11 +196,11 @@ pub(crate) struct ChangePasswordRequest {
 pub(crate) struct UserResponse {
     /// A ULID: 26 characters, sortable by creation time.
     #[schema(
-        pattern = "^[0-9A-HJKMNP-TV-Z]{26}$",
+        pattern = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$",
         example = "01JD4ZK3M2Q8V6W1T9X5Y7B0CE"
     )]
     id: String,
-    #[schema(format = Email)]
+    #[schema(format = IdnEmail)]
     email: String,
     name: String,
     #[schema(value_type = RoleName)]

@@ -2,7 +2,7 @@
 //! the routes and this resource's part of the OpenAPI description.
 
 mod create;
-mod cursor;
+pub(crate) mod cursor;
 mod delete;
 mod dto;
 mod list;

@@ -58,7 +58,7 @@ pub(super) struct ListUsersQuery {
     limit: Option<String>,
     /// The `next_cursor` of the previous page, with the same `sort`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<String>, min_length = 1)]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 2048, pattern = "^[A-Za-z0-9_-]+$")]
     cursor: Option<String>,
     /// Adds `total`, the number of users that pass the filters (a second query).
     #[serde(skip_serializing_if = "Option::is_none")]

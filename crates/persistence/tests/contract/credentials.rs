@@ -18,7 +18,7 @@ async fn text_round_trips_exactly(backend: Backend) {
     let Some(ctx) = Context::new(backend).await else {
         return;
     };
-    let mut u = user("o'brien+tag@exämple.com");
+    let mut u = user("o'brien+tag.Zoë@xn--exmple-cua.com");
     u.name = UserName::parse("Zoë 'Robert'; DROP TABLE users; -- 李").expect("name");
 
     ctx.users.insert(&u).await.expect("insert");

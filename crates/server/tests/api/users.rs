@@ -15,6 +15,7 @@ roster_persistence::backend_tests!(
     delete_returns_204_then_the_user_is_gone,
     list_pages_with_cursors_and_link_headers,
     list_parameters_are_validated,
+    addresses_and_ids_follow_the_published_rules,
 );
 
 async fn create_returns_201_with_location_and_the_normalised_user(backend: Backend) {
@@ -283,6 +284,43 @@ async fn list_parameters_are_validated(backend: Backend) {
         app.get("/api/v1/users?limit=200").await.status(),
         StatusCode::OK
     );
+}
+
+async fn addresses_and_ids_follow_the_published_rules(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for email in [
+        "\"quoted\"@example.com",
+        "jane@[192.0.2.1]",
+        "jane@bücher.example",
+        "jane..doe@example.com",
+        "jane@example.com\n",
+    ] {
+        let refused = app
+            .create_user(&json!({ "email": email, "name": "Jane", "password": PASSWORD }))
+            .await;
+        let problem = assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(problem["errors"][0]["field"], "email", "{email:?}");
+    }
+    let olaf = app
+        .created_user("\u{3000}Ölaf@XN--Bcher-KVA.example ", "Ölaf")
+        .await;
+    assert_eq!(olaf["email"], "Ölaf@xn--bcher-kva.example");
+
+    let id = olaf["id"].as_str().expect("id");
+    let lower = app
+        .get(&format!("/api/v1/users/{}", id.to_lowercase()))
+        .await;
+    assert_eq!(lower.status(), StatusCode::OK);
+    assert_eq!(lower.json::<Value>().await.expect("json")["id"], id);
+    // Decodes as a ULID past 2^128, which would wrap to another id.
+    let overflowing = format!("{}{}", (b'8' + (id.as_bytes()[0] - b'0')) as char, &id[1..]);
+    assert_problem(
+        app.get(&format!("/api/v1/users/{overflowing}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
 
 /// A syntactically valid id that names no user.
