@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::sort::{Sort, SortField};
-use crate::user::{User, UserId};
+use crate::user::{Email, User, UserId};
 
 /// The sort field's value at a position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,8 @@ pub struct Cursor {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CursorError {
     /// The key is not of the sort field's kind (a timestamp for `created_at`, text
-    /// otherwise).
+    /// otherwise), or is text that no address or name can be (a control character, or
+    /// longer than the longest address).
     #[error("the position does not fit sort={}", .0.as_str())]
     KeyMismatch(Sort),
     /// The cursor was issued for another order than the one asked for.
@@ -37,11 +38,13 @@ pub enum CursorError {
 impl Cursor {
     /// The position (`key`, `id`) in `sort`, when the key fits the sort field.
     pub fn new(sort: Sort, key: SortKey, id: UserId) -> Result<Self, CursorError> {
-        let fits = matches!(
-            (sort.field, &key),
-            (SortField::CreatedAt, SortKey::Instant(_))
-                | (SortField::Email | SortField::Name, SortKey::Text(_))
-        );
+        let fits = match (sort.field, &key) {
+            (SortField::CreatedAt, SortKey::Instant(_)) => true,
+            (SortField::Email | SortField::Name, SortKey::Text(text)) => {
+                text.chars().count() <= Email::MAX_LEN && !text.chars().any(char::is_control)
+            }
+            _ => false,
+        };
         if fits {
             Ok(Self { sort, key, id })
         } else {

@@ -94,6 +94,11 @@ mod tests {
             wire("size", "x", &id),
             wire("created_at", "yesterday", &id),
             wire("email", "ada@example.com", "not-an-id"),
+            // No address or name holds a control character, and PostgreSQL refuses a
+            // NUL in text: such a key is refused before any query.
+            wire("email", "ada\u{0}@example.com", &id),
+            wire("-name", "Ada\n", &id),
+            wire("name", &"a".repeat(255), &id),
         ] {
             assert_eq!(
                 decode(&text),

@@ -24,7 +24,7 @@ use crate::{
 pub(super) struct ListUsersQuery {
     /// This address, compared ignoring case.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<String>, max_length = 254)]
+    #[param(value_type = Option<String>, max_length = 254, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     email: Option<String>,
     /// Addresses at this domain, ignoring case.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,6 @@
 //! The users resource, end to end.
 
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
 use roster_persistence::Backend;
 use serde_json::{Value, json};
@@ -16,6 +17,7 @@ roster_persistence::backend_tests!(
     list_pages_with_cursors_and_link_headers,
     list_parameters_are_validated,
     addresses_and_ids_follow_the_published_rules,
+    control_characters_in_filters_and_cursors_are_client_errors,
 );
 
 async fn create_returns_201_with_location_and_the_normalised_user(backend: Backend) {
@@ -321,6 +323,56 @@ async fn addresses_and_ids_follow_the_published_rules(backend: Backend) {
         StatusCode::NOT_FOUND,
     )
     .await;
+}
+
+/// PostgreSQL refuses a NUL in text, which used to surface as a 500.
+async fn control_characters_in_filters_and_cursors_are_client_errors(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let id = app.created_user("ada@example.com", "Ada").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let cursor = |sort: &str, key: &str| {
+        let wire = json!({ "s": sort, "k": key, "i": id }).to_string();
+        URL_SAFE_NO_PAD.encode(wire)
+    };
+    for (parameter, query) in [
+        ("email", "email=ada%00%40example.com".to_owned()),
+        ("email", "email=%0Aada%40example.com".to_owned()),
+        (
+            "cursor",
+            format!(
+                "sort=email&cursor={}",
+                cursor("email", "ada\u{0}@example.com")
+            ),
+        ),
+        (
+            "cursor",
+            format!("sort=name&cursor={}", cursor("name", "A\u{0}")),
+        ),
+    ] {
+        let problem = assert_problem(
+            app.get(&format!("/api/v1/users?{query}")).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(parameter)),
+            "{query}: {problem}"
+        );
+    }
+    // The same cursor without the NUL is read.
+    let fine = app
+        .get(&format!(
+            "/api/v1/users?sort=name&cursor={}",
+            cursor("name", "A")
+        ))
+        .await;
+    assert_eq!(fine.status(), StatusCode::OK);
 }
 
 /// A syntactically valid id that names no user.

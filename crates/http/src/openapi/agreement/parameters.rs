@@ -10,7 +10,8 @@ use actix_web::{
 use chrono::{DateTime, Utc};
 use proptest::{collection::vec, prelude::*, sample::select};
 use roster_domain::{
-    Cursor, EmailDomain, NameFragment, PageSize, Sort, SortField, SortKey, UserId, UserName,
+    Cursor, Email, EmailDomain, EmailLookup, NameFragment, PageSize, Sort, SortField, SortKey,
+    UserId, UserName,
 };
 
 use super::{Published, around, tricky_text};
@@ -26,6 +27,7 @@ const USER: &str = "/api/v1/users/{id}";
 
 static NAME_CONTAINS: LazyLock<Published> =
     LazyLock::new(|| Published::parameter(USERS, "get", "name_contains"));
+static EMAIL: LazyLock<Published> = LazyLock::new(|| Published::parameter(USERS, "get", "email"));
 static EMAIL_DOMAIN: LazyLock<Published> =
     LazyLock::new(|| Published::parameter(USERS, "get", "email_domain"));
 static LIMIT: LazyLock<Published> = LazyLock::new(|| Published::parameter(USERS, "get", "limit"));
@@ -81,7 +83,10 @@ fn any_cursor() -> impl Strategy<Value = Cursor> {
                 SortField::CreatedAt => {
                     SortKey::Instant(DateTime::<Utc>::from_timestamp(seconds, 7)?)
                 }
-                SortField::Email | SortField::Name => SortKey::Text(text),
+                // Keys are addresses and names, which have no control characters.
+                SortField::Email | SortField::Name => {
+                    SortKey::Text(text.chars().filter(|c| !c.is_control()).collect())
+                }
             };
             let id = UserId::parse(&ulid::Ulid(id).to_string()).ok()?;
             Cursor::new(sort, key, id).ok()
@@ -96,6 +101,13 @@ proptest! {
         text in prop_oneof![tricky_text(8), tricky_text(110), around(UserName::MAX_CHARS)]
     ) {
         prop_assert_eq!(NameFragment::parse(&text).is_ok(), NAME_CONTAINS.accepts(text.as_str()), "{:?}", text);
+    }
+
+    #[test]
+    fn email_lookups_parse_exactly_when_the_parameter_schema_accepts_them(
+        text in prop_oneof![tricky_text(8), tricky_text(260), around(Email::MAX_LEN)]
+    ) {
+        prop_assert_eq!(EmailLookup::parse(&text).is_ok(), EMAIL.accepts(text.as_str()), "{:?}", text);
     }
 
     #[test]
