@@ -33,7 +33,9 @@ for i in $(seq 1 "$runs"); do
     printf 'seed %-10s %-8s registration=%-5s %-6s %4ss  %s\n' \
       "$seed" "$backend" "$registration" "$verdict" "$((SECONDS - started))" "$summary"
     if [ "$verdict" = FAILED ]; then
-      sed -n '/FAILURES/,$p' "$log" | head -n 80
+      # Every failing operation and check, then the first failures in full.
+      sed -n '/FAILURES/,$p' "$log" | grep -E '^_{5,}|^- ' | sed 's/^/    /'
+      sed -n '/FAILURES/,$p' "$log" | head -n 60
     fi
     rm -f "$log"
   done

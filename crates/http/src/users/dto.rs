@@ -200,7 +200,10 @@ pub(crate) struct UserResponse {
         example = "01JD4ZK3M2Q8V6W1T9X5Y7B0CE"
     )]
     id: String,
-    #[schema(format = IdnEmail)]
+    /// As the request bodies' pattern accepts it, trimmed, its domain in lower case.
+    /// No `format`: `email` refuses the RFC 6531 local parts accepted here, and
+    /// `idn-email` a local part longer than 64 characters, which the pattern (having no
+    /// look-ahead, so that every engine reads it alike) cannot bound.
     email: String,
     name: String,
     #[schema(value_type = RoleName)]

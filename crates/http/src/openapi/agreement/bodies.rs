@@ -22,7 +22,7 @@ static EMAILS: LazyLock<Vec<Published>> = LazyLock::new(|| {
         .map(|body| Published::property(body, "email"))
         .collect()
 });
-/// The address as a response shows it (`format: idn-email`).
+/// The address as a response shows it.
 static SHOWN_EMAIL: LazyLock<Published> = LazyLock::new(|| Published::property("User", "email"));
 static PASSWORDS: LazyLock<Vec<Published>> = LazyLock::new(|| {
     [
@@ -38,7 +38,11 @@ static PASSWORDS: LazyLock<Vec<Published>> = LazyLock::new(|| {
 /// dot-separated atoms, an `@`, dot-separated labels of every kind and length.
 fn address_like() -> impl Strategy<Value = String> {
     let pad = prop_oneof![Just(String::new()), tricky_text(2)];
-    let atoms = vec(prop_oneof![tricky_between(1, 4), "[a-z0-9+_]{1,5}"], 1..=3);
+    // Local parts past 64 characters too: `idn-email` refuses them.
+    let atoms = vec(
+        prop_oneof![tricky_between(1, 4), "[a-z0-9+_]{1,5}", "[a-zé]{60,70}"],
+        1..=3,
+    );
     let labels = vec(
         prop_oneof![
             tricky_between(1, 4),

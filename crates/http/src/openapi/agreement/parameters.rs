@@ -19,7 +19,7 @@ use crate::{
     conditional::{PreconditionError, if_match},
     idempotency::request_key,
     settings::ApiSettings,
-    users::cursor,
+    users::{cursor, query::instant},
 };
 
 const USERS: &str = "/api/v1/users";
@@ -30,6 +30,12 @@ static NAME_CONTAINS: LazyLock<Published> =
 static EMAIL: LazyLock<Published> = LazyLock::new(|| Published::parameter(USERS, "get", "email"));
 static EMAIL_DOMAIN: LazyLock<Published> =
     LazyLock::new(|| Published::parameter(USERS, "get", "email_domain"));
+/// Both bounds of the creation time, each judged.
+static INSTANTS: LazyLock<Vec<Published>> = LazyLock::new(|| {
+    ["created_after", "created_before"]
+        .map(|name| Published::parameter(USERS, "get", name))
+        .into()
+});
 static LIMIT: LazyLock<Published> = LazyLock::new(|| Published::parameter(USERS, "get", "limit"));
 static CURSOR: LazyLock<Published> = LazyLock::new(|| Published::parameter(USERS, "get", "cursor"));
 /// Every operation on one user takes the same id; each is judged.
@@ -67,6 +73,27 @@ fn tag_list_like() -> impl Strategy<Value = String> {
         "é", "\u{7f}", "\u{1}",
     ]);
     vec(piece, 0..=7).prop_map(|pieces| pieces.concat())
+}
+
+/// Text shaped like an RFC 3339 date-time, each part sometimes off.
+fn date_time_like() -> impl Strategy<Value = String> {
+    (
+        "[0-9]{4}|[0-9]{2,5}",
+        "0[1-9]|1[0-2]|[0-9]{1,3}",
+        "[0-2][0-9]|3[01]|[0-9]{1,3}",
+        select(vec!["T", "t", " ", "_", ""]),
+        "[01][0-9]|2[0-4]|[0-9]",
+        "[0-5][0-9]|6[0-1]",
+        "[0-5][0-9]|60|61",
+        prop_oneof![Just(String::new()), "\\.[0-9]{1,12}", Just(".".to_owned())],
+        prop_oneof![
+            select(vec!["Z".to_owned(), "z".to_owned(), String::new()]),
+            "[+-](0[0-9]|1[0-9]|2[0-4]):[0-5][0-9]|[+-][0-9]{4}|[+-][0-9]{2}",
+        ],
+    )
+        .prop_map(|(y, mo, d, t, h, mi, s, frac, zone)| {
+            format!("{y}-{mo}-{d}{t}{h}:{mi}:{s}{frac}{zone}")
+        })
 }
 
 /// A position in every order, with keys of every length and kind of character.
@@ -121,6 +148,16 @@ proptest! {
             text = std::iter::repeat_n("abcdefghij", 26).collect::<Vec<_>>().join(".") + &text;
         }
         prop_assert_eq!(EmailDomain::parse(&text).is_ok(), EMAIL_DOMAIN.accepts(text.as_str()), "{:?}", text);
+    }
+
+    #[test]
+    fn instants_parse_exactly_when_the_date_time_format_accepts_them(
+        text in prop_oneof![4 => date_time_like(), 1 => tricky_text(25)]
+    ) {
+        let parsed = instant(&text).is_ok();
+        for schema in INSTANTS.iter() {
+            prop_assert_eq!(parsed, schema.accepts(text.as_str()), "{:?}", text);
+        }
     }
 
     #[test]
