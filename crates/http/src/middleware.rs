@@ -5,9 +5,9 @@ use std::{panic::AssertUnwindSafe, time::Instant};
 
 use actix_web::{
     Error, HttpMessage as _,
-    body::MessageBody,
+    body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
-    http::header::{HeaderName, HeaderValue},
+    http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderName, HeaderValue},
     middleware::Next,
 };
 use futures_util::FutureExt as _;
@@ -153,6 +153,37 @@ impl RootSpanBuilder for RequestSpan {
             );
         });
     }
+}
+
+/// Request bodies are read as sent, never inflated: a body with a content coding other
+/// than `identity` is refused with 415 and `Accept-Encoding: identity` (RFC 9110
+/// §15.5.16) before anything reads it, so that a small compressed body cannot become a
+/// large one past the size limits.
+pub(crate) async fn identity_bodies_only(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let coded = request.headers().get_all(CONTENT_ENCODING).any(|value| {
+        value.to_str().map_or(true, |codings| {
+            codings
+                .split(',')
+                .map(str::trim)
+                .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"))
+        })
+    });
+    if coded {
+        let mut refusal = ApiError::UnsupportedMediaType(
+            "Content-Encoding: request bodies are accepted only as sent (identity)".to_owned(),
+        )
+        .problem_response();
+        refusal
+            .headers_mut()
+            .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        return Ok(request.into_response(refusal).map_into_right_body());
+    }
+    next.call(request)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 static TRACEPARENT_HEADER: HeaderName = HeaderName::from_static("traceparent");

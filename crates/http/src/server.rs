@@ -18,7 +18,7 @@ use crate::{
     caller::TrustedProxies,
     error::{ApiError, json_error, path_error, query_error},
     idempotency::Idempotency,
-    middleware::{RequestSpan, guard},
+    middleware::{RequestSpan, guard, identity_bodies_only},
     observability::{self, MetricsText, Observability},
     openapi::{self, OpenApiDocument},
     probes::{self, Readiness},
@@ -64,7 +64,10 @@ pub fn build_server(
     ))));
     let mut server = HttpServer::new(move || {
         App::new()
-            // Outermost last: the span wraps everything, the guard sits inside it.
+            // Outermost last: the span wraps everything, the guard sits inside it, and
+            // inside the guard (so that it is counted) bodies are refused unread when
+            // they are compressed.
+            .wrap(from_fn(identity_bodies_only))
             .wrap(from_fn(guard))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(users.clone())

@@ -12,6 +12,7 @@ roster_persistence::backend_tests!(
     unknown_and_malformed_ids_are_404,
     unknown_routes_are_404_and_wrong_methods_405_with_allow,
     request_ids_are_honoured_when_sane_and_generated_otherwise,
+    compressed_bodies_are_refused_unread,
 );
 
 async fn malformed_json_and_unknown_fields_are_400(backend: Backend) {
@@ -205,4 +206,54 @@ async fn a_locked_sqlite_database_gives_503_with_retry_after() {
         StatusCode::CREATED,
         "nothing was lost or half-written"
     );
+}
+
+/// A gzip bomb (16 MiB of zeros in about 16 KiB) used to be inflated by actix before the
+/// JSON limit applied; bodies are now taken only as sent.
+async fn compressed_bodies_are_refused_unread(backend: Backend) {
+    use std::io::Write as _;
+
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![b' '; 1 << 20];
+    for _ in 0..16 {
+        encoder.write_all(&zeros).expect("compress");
+    }
+    let bomb = encoder.finish().expect("compress");
+    assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
+
+    for coding in ["gzip", "identity, gzip", "br", "x-unknown"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/users"))
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body(bomb.clone())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response.headers()["accept-encoding"],
+            "identity",
+            "{coding}"
+        );
+        let problem = assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("Content-Encoding")),
+            "{coding}: {problem}"
+        );
+    }
+    let plain = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .header("content-encoding", "identity")
+        .json(&json!({ "email": "plain@example.com", "name": "Plain", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(plain.status(), StatusCode::CREATED);
 }
