@@ -114,10 +114,15 @@ pub(crate) async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
                 status: "up",
                 error: None,
             },
-            Ok(Err(e)) => CheckReport {
-                status: "down",
-                error: Some(e.to_string()),
-            },
+            // The cause (a host name, a driver's message) stays in the log: the probe
+            // is anonymous.
+            Ok(Err(e)) => {
+                tracing::warn!(check = check.name(), error = %e, "readiness check failed");
+                CheckReport {
+                    status: "down",
+                    error: Some("failed (the cause is in the log)".to_owned()),
+                }
+            }
             Err(_) => CheckReport {
                 status: "down",
                 error: Some(format!("no answer within {:?}", readiness.timeout)),

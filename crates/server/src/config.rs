@@ -104,19 +104,58 @@ impl Settings {
         copy.database.url = redact_url(&self.database.url);
         copy.auth = self.auth.redacted();
         copy.telemetry = self.telemetry.redacted();
+        let otlp = &mut copy.telemetry.otlp;
+        for endpoint in [
+            &mut otlp.endpoint,
+            &mut otlp.traces_endpoint,
+            &mut otlp.metrics_endpoint,
+        ] {
+            if let Some(url) = endpoint.as_mut() {
+                *url = redact_url(url);
+            }
+        }
         copy
     }
 }
 
-/// Hides the password of a URL (`postgres://user:***@host/db`).
+/// Hides the secrets of a connection string: a URL's password, whether in its user
+/// information (`postgres://user:***@host/db`) or in a query parameter
+/// (`?password=***`, `sslpassword`), and `password=` in a libpq keyword/value string
+/// (`host=db password=***`).
 pub fn redact_url(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => text.to_owned(),
+    let Ok(mut url) = url::Url::parse(text) else {
+        return text
+            .split(' ')
+            .map(|part| match part.split_once('=') {
+                Some((key, _)) if is_secret(key) => format!("{key}=***"),
+                _ => part.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    let in_user_info = url.password().is_some();
+    let in_query = url.query_pairs().any(|(key, _)| is_secret(&key));
+    if !in_user_info && !in_query {
+        return text.to_owned();
     }
+    if in_user_info {
+        let _ = url.set_password(Some("***"));
+    }
+    if in_query {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if is_secret(&key) { "***".into() } else { value };
+                (key.into_owned(), value.into_owned())
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+fn is_secret(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("password")
 }
 
 #[cfg(test)]
@@ -318,6 +357,37 @@ mod tests {
         assert_eq!(
             redact_url("sqlite://data/roster.db"),
             "sqlite://data/roster.db"
+        );
+        assert_eq!(
+            redact_url(
+                "postgres://roster@db/roster?Password=s3cret&sslmode=require&sslpassword=k3y"
+            ),
+            "postgres://roster@db/roster?Password=***&sslmode=require&sslpassword=***"
+        );
+        assert_eq!(
+            redact_url("host=db user=roster password=s3cret dbname=roster"),
+            "host=db user=roster password=*** dbname=roster"
+        );
+    }
+
+    #[test]
+    fn config_check_shows_no_secret() {
+        let file = yaml(
+            "telemetry:\n  otlp:\n    endpoint: http://collector:s3cret@otel:4317\n    headers:\n      api-key: s3cret\n",
+        );
+        let settings = Settings::load(
+            Some(file.path()),
+            &env(&[(
+                "DATABASE_URL",
+                "postgres://roster:s3cret@db/roster?password=s3cret",
+            )]),
+        )
+        .expect("settings");
+        let printed = serde_json::to_string(&settings.redacted()).expect("json");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(
+            printed.contains("http://collector:***@otel:4317"),
+            "{printed}"
         );
     }
 }

@@ -49,11 +49,9 @@ async fn ready_is_503_naming_pending_migrations(backend: Backend) {
     assert_eq!(report["status"], "not_ready");
     assert_eq!(report["checks"]["database"]["status"], "up");
     assert_eq!(report["checks"]["migrations"]["status"], "down");
-    assert!(
-        report["checks"]["migrations"]["error"]
-            .as_str()
-            .expect("error")
-            .contains("create_users"),
+    // Which migration is missing is the log's business, not an anonymous caller's.
+    assert_eq!(
+        report["checks"]["migrations"]["error"], "failed (the cause is in the log)",
         "{report}"
     );
     // Liveness does not depend on the database.
@@ -83,6 +81,13 @@ async fn ready_is_503_when_postgres_is_unreachable() {
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let report: Value = ready.json().await.expect("json");
     assert_eq!(report["checks"]["database"]["status"], "down", "{report}");
+    let error = report["checks"]["database"]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        !error.contains("127.0.0.1") && !error.to_lowercase().contains("connect"),
+        "the driver's message stays in the log: {report}"
+    );
     // A valid token: checking its revocation needs the database.
     let token = app.mint(
         roster_domain::UserId::generate(),
