@@ -25,10 +25,10 @@ pub enum UsersError {
     /// The user kept changing under a replacement; the caller may retry.
     #[error("the user was changed concurrently; retry")]
     Conflict,
-    /// The caller's precondition (an expected version) does not hold: the user's
-    /// version is `current`.
+    /// The caller's precondition (an expected version) does not hold: the version of
+    /// user `id` is `current`.
     #[error("the user's version is {current}, not the expected one")]
-    PreconditionFailed { current: u64 },
+    PreconditionFailed { id: UserId, current: u64 },
     #[error("authentication required")]
     Unauthenticated,
     #[error("not allowed")]
@@ -253,6 +253,7 @@ impl UserService {
                 .is_some_and(|accepted| !accepted.contains(&current.version))
             {
                 return Err(UsersError::PreconditionFailed {
+                    id,
                     current: current.version,
                 });
             }
@@ -277,6 +278,7 @@ impl UserService {
                     let current = self.ports.users.find(id).await?;
                     return Err(current.map_or(UsersError::NotFound(id), |user| {
                         UsersError::PreconditionFailed {
+                            id,
                             current: user.version,
                         }
                     }));
@@ -309,7 +311,7 @@ impl UserService {
             .map_err(|e| match e {
                 DeleteUserError::NotFound => UsersError::NotFound(id),
                 DeleteUserError::VersionConflict { current } => {
-                    UsersError::PreconditionFailed { current }
+                    UsersError::PreconditionFailed { id, current }
                 }
                 DeleteUserError::Repository(e) => e.into(),
             })?;

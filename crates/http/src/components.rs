@@ -83,7 +83,7 @@ pub(crate) struct UserIdPath {
     reason = "describes a header, which handlers read themselves"
 )]
 pub(crate) struct IfMatchHeader {
-    #[doc = "Apply only to these versions: the user's `ETag` (`\"v3\"`), a list of them, or `*`; empty counts as absent. An entity tag with a comma inside is refused (400): ours never have one, and a list is split at commas."]
+    #[doc = "Apply only to these versions: the user's `ETag` (`\"01JD4ZK3M2Q8V6W1T9X5Y7B0CE.3\"`), a list of them, or `*`; empty counts as absent. An entity tag with a comma inside is refused (400): ours never have one, and a list is split at commas."]
     #[serde(rename = "If-Match")]
     #[param(
         pattern = r#"^[ \t]*(\*|(W/)?"[!#-+\--~]*"([ \t]*,[ \t]*(W/)?"[!#-+\--~]*")*)?[ \t]*$"#

@@ -6,7 +6,10 @@ use std::fmt;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use roster_application::{AuthError, LoginError, UsersError};
-use roster_domain::ports::{AuthenticationError, RepositoryError};
+use roster_domain::{
+    UserId,
+    ports::{AuthenticationError, RepositoryError},
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -62,7 +65,7 @@ pub enum ApiError {
     Conflict(String),
     /// `If-Match` names another version (412); the response carries the current `ETag`.
     #[error("the user's version is {current}; If-Match names another")]
-    PreconditionFailed { current: u64 },
+    PreconditionFailed { id: UserId, current: u64 },
     /// The `Idempotency-Key` was used for a different request (422).
     #[error("this Idempotency-Key was used for a different request; use a new key")]
     IdempotencyKeyReused,
@@ -88,7 +91,9 @@ impl From<UsersError> for ApiError {
                 Self::EmailTaken("another user already has this e-mail address".to_owned())
             }
             UsersError::Conflict => Self::Conflict(error.to_string()),
-            UsersError::PreconditionFailed { current } => Self::PreconditionFailed { current },
+            UsersError::PreconditionFailed { id, current } => {
+                Self::PreconditionFailed { id, current }
+            }
             UsersError::Unauthenticated => Self::Unauthenticated {
                 error: None,
                 description: error.to_string(),
@@ -155,7 +160,7 @@ impl From<PreconditionError> for ApiError {
         match error {
             PreconditionError::Required => Self::PreconditionRequired,
             PreconditionError::Malformed => Self::BadRequest(
-                "If-Match: must be * or a list of entity tags, such as \"v3\"".to_owned(),
+                "If-Match: must be * or a list of entity tags, such as \"01JD4ZK3M2Q8V6W1T9X5Y7B0CE.3\"".to_owned(),
             ),
         }
     }

@@ -190,8 +190,8 @@ impl ApiError {
                 (header::RETRY_AFTER, retry_after_secs.to_string())
             }
             Self::IdempotencyKeyInUse => (header::RETRY_AFTER, "1".to_owned()),
-            Self::PreconditionFailed { current } => {
-                (header::ETAG, conditional::etag(*current).to_string())
+            Self::PreconditionFailed { id, current } => {
+                (header::ETAG, conditional::etag(*id, *current).to_string())
             }
             _ => return None,
         };

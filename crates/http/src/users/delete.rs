@@ -34,7 +34,7 @@ pub(super) async fn delete(
     path: web::Path<UserIdPath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = user_id(&path)?;
-    let if_version = conditional::if_match(&request, **api)?;
+    let if_version = conditional::if_match(&request, **api, id)?;
     users.delete(&caller.0, id, if_version).await?;
     Ok(HttpResponse::NoContent().finish())
 }

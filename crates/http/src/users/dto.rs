@@ -212,7 +212,7 @@ pub(crate) struct UserResponse {
     status: &'static str,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    /// 1 on creation, one more with every change; the `ETag` is `"v{version}"`.
+    /// 1 on creation, one more with every change; the `ETag` is `"{id}.{version}"`.
     #[schema(minimum = 1)]
     version: u64,
 }

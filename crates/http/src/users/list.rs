@@ -7,6 +7,7 @@ use super::{
     cursor,
     dto::{UserListResponse, UserResponse},
     query::ListUsersQuery,
+    representation::personal,
 };
 use crate::{caller::Caller, error::ApiError, problem::Problem};
 
@@ -31,6 +32,7 @@ pub(super) async fn list(
     let UserPage { items, next, total } = users.list(&caller.0, &query, include_total).await?;
     let next_cursor = next.as_ref().map(cursor::encode);
     let mut response = HttpResponse::Ok();
+    personal(&mut response);
     if let Some(link) = next_cursor.clone().and_then(|c| given.next_page_link(c)) {
         response.insert_header((header::LINK, link));
     }

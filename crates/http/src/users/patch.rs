@@ -48,7 +48,7 @@ pub(super) async fn patch(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = user_id(&path)?;
-    let if_version = conditional::if_match(&request, **api)?;
+    let if_version = conditional::if_match(&request, **api, id)?;
     let media_type = actix_web::HttpMessage::mime_type(&request).ok().flatten();
     if media_type.as_ref().map(mime::Mime::essence_str) != Some(MERGE_PATCH) {
         return Err(ApiError::UnsupportedMediaType(format!(

@@ -40,7 +40,7 @@ pub(super) async fn replace(
     body: web::Json<ReplaceUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = user_id(&path)?;
-    let if_version = conditional::if_match(&request, **api)?;
+    let if_version = conditional::if_match(&request, **api, id)?;
     let replacement = body.into_inner().try_into_domain()?;
     let user = users
         .replace(&caller.0, id, replacement, if_version)

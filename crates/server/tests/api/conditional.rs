@@ -15,6 +15,26 @@ roster_persistence::backend_tests!(
     if_match_can_be_required,
 );
 
+/// The entity tag of user `id` at `version`.
+fn tagged(id: &str, version: u64) -> String {
+    format!("\"{id}.{version}\"")
+}
+
+/// One caller's view: kept out of shared caches, and cached per token.
+fn assert_personal(response: &Response) {
+    assert_eq!(response.headers()["cache-control"], "private, no-cache");
+    assert_eq!(response.headers()["vary"], "Authorization");
+}
+
+/// Sends a write with `If-Match: tag`.
+async fn conditional_write(request: reqwest::RequestBuilder, tag: impl AsRef<str>) -> Response {
+    request
+        .header("if-match", tag.as_ref())
+        .send()
+        .await
+        .expect("write")
+}
+
 fn etag(response: &Response) -> String {
     response
         .headers()
@@ -47,16 +67,20 @@ async fn representations_have_etags_and_reads_honour_if_none_match(backend: Back
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let tag = etag(&created);
-    assert_eq!(tag, "\"v1\"");
+    assert_personal(&created);
     let id = created.json::<Value>().await.expect("json")["id"]
         .as_str()
         .expect("id")
         .to_owned();
+    assert_eq!(tag, tagged(&id, 1));
     let path = app.url(&format!("/api/v1/users/{id}"));
 
     let read = app.get(&format!("/api/v1/users/{id}")).await;
     assert_eq!(etag(&read), tag);
-    for matching in [tag.as_str(), "W/\"v1\"", "\"v0\", \"v1\"", "*"] {
+    assert_personal(&read);
+    let weak = format!("W/{tag}");
+    let listed = format!("{}, {tag}", tagged(&id, 0));
+    for matching in [tag.as_str(), &weak, &listed, "*"] {
         let unchanged = app
             .client
             .get(&path)
@@ -66,16 +90,25 @@ async fn representations_have_etags_and_reads_honour_if_none_match(backend: Back
             .expect("get");
         assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED, "{matching}");
         assert_eq!(etag(&unchanged), tag);
+        assert_personal(&unchanged);
         assert!(unchanged.text().await.expect("body").is_empty());
     }
-    let stale = app
-        .client
-        .get(&path)
-        .header("if-none-match", "\"v0\"")
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(stale.status(), StatusCode::OK);
+    // An older version, the old form of tag, and another user's tag at the same
+    // version (the administrator's, from /users/me) name other representations.
+    let admin_tag = etag(&app.get("/api/v1/users/me").await);
+    assert!(admin_tag.ends_with(".1\""), "{admin_tag}");
+    for other in [tagged(&id, 0), "\"v1\"".to_owned(), admin_tag] {
+        let stale = app
+            .client
+            .get(&path)
+            .header("if-none-match", &other)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(stale.status(), StatusCode::OK, "{other}");
+    }
+    let list = app.get("/api/v1/users").await;
+    assert_personal(&list);
     let me = app.get("/api/v1/users/me").await;
     assert_eq!(me.status(), StatusCode::OK);
     assert!(me.headers().contains_key("etag"));
@@ -92,61 +125,35 @@ async fn writes_honour_if_match(backend: Backend) {
     let body =
         json!({"email": "w@example.com", "name": "W2", "role": "member", "status": "active"});
 
-    let stale = app
-        .client
-        .put(&path)
-        .header("if-match", "\"v7\"")
-        .json(&body)
-        .send()
-        .await
-        .expect("put");
-    assert_eq!(etag(&stale), "\"v1\"", "412 names the current version");
+    let stale = conditional_write(app.client.put(&path).json(&body), tagged(id, 7)).await;
+    assert_eq!(etag(&stale), tagged(id, 1), "412 names the current version");
     let problem = assert_problem(stale, StatusCode::PRECONDITION_FAILED).await;
     assert_eq!(problem["type"], "urn:roster:problem:precondition-failed");
 
-    let fresh = app
-        .client
-        .put(&path)
-        .header("if-match", "\"v1\"")
-        .json(&body)
-        .send()
-        .await
-        .expect("put");
+    let fresh = conditional_write(app.client.put(&path).json(&body), tagged(id, 1)).await;
     assert_eq!(fresh.status(), StatusCode::OK);
-    assert_eq!(etag(&fresh), "\"v2\"");
+    assert_eq!(etag(&fresh), tagged(id, 2));
 
-    let weak = patch(&app, id, &json!({"name": "W3"}), Some("W/\"v2\"")).await;
+    let weak = patch(
+        &app,
+        id,
+        &json!({"name": "W3"}),
+        Some(&format!("W/{}", tagged(id, 2))),
+    )
+    .await;
     assert_problem(weak, StatusCode::PRECONDITION_FAILED).await;
     let not_a_tag = patch(&app, id, &json!({"name": "W3"}), Some("v2")).await;
     assert_problem(not_a_tag, StatusCode::BAD_REQUEST).await;
 
-    let stale_delete = app
-        .client
-        .delete(&path)
-        .header("if-match", "\"v1\"")
-        .send()
-        .await
-        .expect("delete");
+    let stale_delete = conditional_write(app.client.delete(&path), tagged(id, 1)).await;
     assert_problem(stale_delete, StatusCode::PRECONDITION_FAILED).await;
     assert_eq!(
         app.get(&format!("/api/v1/users/{id}")).await.status(),
         StatusCode::OK
     );
-    let deleted = app
-        .client
-        .delete(&path)
-        .header("if-match", "\"v2\"")
-        .send()
-        .await
-        .expect("delete");
+    let deleted = conditional_write(app.client.delete(&path), tagged(id, 2)).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = app
-        .client
-        .delete(&path)
-        .header("if-match", "*")
-        .send()
-        .await
-        .expect("delete");
+    let gone = conditional_write(app.client.delete(&path), "*").await;
     assert_problem(gone, StatusCode::NOT_FOUND).await;
     app.stop().await.expect("clean stop");
 }
@@ -158,9 +165,9 @@ async fn a_merge_patch_changes_only_its_members(backend: Backend) {
     let user = app.created_user("p@example.com", "P").await;
     let id = user["id"].as_str().expect("id");
 
-    let renamed = patch(&app, id, &json!({"name": "Patched"}), Some("\"v1\"")).await;
+    let renamed = patch(&app, id, &json!({"name": "Patched"}), Some(&tagged(id, 1))).await;
     assert_eq!(renamed.status(), StatusCode::OK);
-    assert_eq!(etag(&renamed), "\"v2\"");
+    assert_eq!(etag(&renamed), tagged(id, 2));
     let body: Value = renamed.json().await.expect("json");
     assert_eq!(body["name"], "Patched");
     assert_eq!(body["email"], "p@example.com");

@@ -199,7 +199,10 @@ async fn a_write_with_a_stale_version_fails_its_precondition_and_changes_nothing
         )
         .await;
     assert!(
-        matches!(result, Err(UsersError::PreconditionFailed { current: 4 })),
+        matches!(
+            result,
+            Err(UsersError::PreconditionFailed { current: 4, .. })
+        ),
         "{result:?}"
     );
 }
@@ -235,7 +238,10 @@ async fn a_conditional_write_that_loses_a_race_is_not_retried() {
         )
         .await;
     assert!(
-        matches!(result, Err(UsersError::PreconditionFailed { current: 5 })),
+        matches!(
+            result,
+            Err(UsersError::PreconditionFailed { current: 5, .. })
+        ),
         "the other writer's version is reported: {result:?}"
     );
 }
@@ -308,7 +314,10 @@ async fn a_conditional_delete_reports_the_current_version() {
         .delete(&Actor::System, id, Some(vec![1]))
         .await;
     assert!(
-        matches!(result, Err(UsersError::PreconditionFailed { current: 2 })),
+        matches!(
+            result,
+            Err(UsersError::PreconditionFailed { current: 2, .. })
+        ),
         "{result:?}"
     );
 }

@@ -69,8 +69,24 @@ fn with_header(name: &'static str, value: &str) -> Option<actix_web::HttpRequest
 /// Text from the pieces entity-tag lists are made of, and some they are not.
 fn tag_list_like() -> impl Strategy<Value = String> {
     let piece = select(vec![
-        "\"v1\"", "W/\"v2\"", "\"\"", "*", ",", " ", "\t", "\"", "W/", "w/", "v", "!", "#", "~",
-        "é", "\u{7f}", "\u{1}",
+        "\"v1\"",
+        "W/\"v2\"",
+        "\"01JD4ZK3M2Q8V6W1T9X5Y7B0CE.3\"",
+        "\"\"",
+        "*",
+        ",",
+        " ",
+        "\t",
+        "\"",
+        "W/",
+        "w/",
+        "v",
+        "!",
+        "#",
+        "~",
+        "é",
+        "\u{7f}",
+        "\u{1}",
     ]);
     vec(piece, 0..=7).prop_map(|pieces| pieces.concat())
 }
@@ -224,7 +240,7 @@ proptest! {
     #[test]
     fn if_match_is_read_exactly_when_the_header_schemas_accept_it(text in tag_list_like()) {
         if let Some(request) = with_header("if-match", &text) {
-            let read = !matches!(if_match(&request, ApiSettings::default()), Err(PreconditionError::Malformed));
+            let read = !matches!(if_match(&request, ApiSettings::default(), UserId::generate()), Err(PreconditionError::Malformed));
             for schema in IF_MATCH.iter() {
                 prop_assert_eq!(read, schema.accepts(text.as_str()), "{:?}", text);
             }
