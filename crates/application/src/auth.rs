@@ -203,17 +203,16 @@ impl AuthService {
     }
 
     /// Creates an active member on the public registration endpoint, when enabled.
+    /// Asking for another role or status is `Forbidden`, not quietly ignored.
     #[tracing::instrument(name = "auth.register", skip_all)]
     pub async fn register(&self, new: NewUser) -> Result<Option<User>, UsersError> {
         if !self.allow_registration {
             return Ok(None);
         }
-        let member = NewUser {
-            role: Role::Member,
-            status: Status::Active,
-            ..new
-        };
-        self.users.create(&Actor::System, member).await.map(Some)
+        if new.role != Role::Member || new.status != Status::Active {
+            return Err(UsersError::Forbidden);
+        }
+        self.users.create(&Actor::System, new).await.map(Some)
     }
 
     /// Creates an administrator if no user exists yet; `None` if some user does.

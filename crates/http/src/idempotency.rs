@@ -62,7 +62,9 @@ impl Idempotency {
     /// Runs `handle` once per (caller, key): a retry with the same body gets the first
     /// response again (with `Idempotent-Replayed: true`), with another body 422, and
     /// while the first still runs 409. Without the header, `handle` just runs.
-    /// Server errors and "retry later" answers are not stored, so a retry runs again.
+    /// Server errors and "retry later" answers are not stored, so a retry runs again;
+    /// nor are an anonymous caller's client errors, so that nobody can fill the store
+    /// with refusals (a retry is refused again the same way).
     pub(crate) async fn run<F>(
         &self,
         request: &HttpRequest,
@@ -98,7 +100,8 @@ impl Idempotency {
             Reservation::InProgress => Err(ApiError::IdempotencyKeyInUse),
             Reservation::Reserved => {
                 let response = handle.await.unwrap_or_else(|error| error.error_response());
-                self.remember(&key, response).await
+                let keep_client_errors = !matches!(actor, Actor::Anonymous);
+                self.remember(&key, response, keep_client_errors).await
             }
         }
     }
@@ -108,10 +111,11 @@ impl Idempotency {
         &self,
         key: &IdempotencyKey,
         response: HttpResponse,
+        keep_client_errors: bool,
     ) -> Result<HttpResponse, ApiError> {
         let status = response.status();
         let retryable = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
-        if retryable {
+        if retryable || (status.is_client_error() && !keep_client_errors) {
             if let Err(error) = self.store.release(key).await {
                 tracing::warn!(%error, "cannot release an idempotency key");
             }

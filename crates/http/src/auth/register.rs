@@ -20,7 +20,7 @@ use crate::{
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Registered", body = UserResponse, headers(("Location" = String, description = "The new user's URL"), ("ETag" = String, description = "The user's entity tag"), ("Idempotent-Replayed" = String, description = "`true` on a replay"))),
-        (status = 403, description = "Registration is disabled, or a role or status was asked for", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Registration is disabled, or a role or status other than `member` and `active` was asked for", body = Problem, content_type = "application/problem+json"),
         CreationErrors,
         BodyErrors,
     ),
@@ -39,9 +39,11 @@ pub(super) async fn register(
     }
     let body = body.into_inner();
     let canonical = serde_json::to_vec(&body).unwrap_or_default();
+    // Invalid fields are answered before the idempotency store is touched: an anonymous
+    // caller's mistakes are not worth a row.
+    let new = body.try_into_domain()?;
     idempotency
         .run(&request, &Actor::Anonymous, &canonical, async {
-            let new = body.try_into_domain()?;
             auth.register(new).await?.map(created).ok_or_else(disabled)
         })
         .await

@@ -14,6 +14,7 @@ roster_persistence::backend_tests!(
     a_key_is_the_callers_own_and_must_be_well_formed,
     a_request_still_running_is_409,
     registration_is_idempotent_too,
+    an_anonymous_callers_refusals_are_not_kept,
 );
 
 async fn post(
@@ -189,5 +190,59 @@ async fn registration_is_idempotent_too(backend: Backend) {
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.bytes().await.expect("body"), first_bytes);
     assert_eq!(users_named(&app, "reg@example.com").await, 1);
+    app.stop().await.expect("clean stop");
+}
+
+/// An anonymous caller's 4xx answers are not stored (they could fill the store for 24
+/// hours), so the same key later carries a corrected request; asking to register with
+/// a role is a 403, as the description says.
+async fn an_anonymous_callers_refusals_are_not_kept(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.auth.allow_registration = true;
+    })
+    .await
+    else {
+        return;
+    };
+    let register = |key: &'static str, body: String| {
+        let app = &app;
+        async move { post(app, &app.anonymous, "/api/v1/auth/register", key, &body).await }
+    };
+    let valid = format!(r#"{{"email":"fix@example.com","name":"Fix","password":"{PASSWORD}"}}"#);
+    for (key, refused, status) in [
+        (
+            "invalid",
+            format!(r#"{{"email":"not an address","name":"Fix","password":"{PASSWORD}"}}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "admin",
+            format!(
+                r#"{{"email":"fix@example.com","name":"Fix","password":"{PASSWORD}","role":"admin"}}"#
+            ),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "taken",
+            format!(r#"{{"email":"admin@example.com","name":"Fix","password":"{PASSWORD}"}}"#),
+            StatusCode::CONFLICT,
+        ),
+    ] {
+        let first = register(key, refused.clone()).await;
+        assert_eq!(first.status(), status, "{key}");
+        let again = register(key, refused).await;
+        assert_eq!(again.status(), status, "{key}: refused again, not replayed");
+        assert!(
+            !again.headers().contains_key("idempotent-replayed"),
+            "{key}"
+        );
+    }
+    let corrected = register("taken", valid).await;
+    assert_eq!(
+        corrected.status(),
+        StatusCode::CREATED,
+        "the key was not kept"
+    );
+    assert_eq!(users_named(&app, "fix@example.com").await, 1);
     app.stop().await.expect("clean stop");
 }

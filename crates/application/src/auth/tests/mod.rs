@@ -338,13 +338,30 @@ async fn registration_creates_active_members_only_when_enabled() {
         .withf(|u| u.role == Role::Member && u.status == Status::Active)
         .times(1)
         .returning(|_| Ok(()));
-    let wants_admin = NewUser {
-        role: Role::Admin,
-        status: Status::Disabled,
-        ..new_user("ada@example.com")
-    };
-    let created = auth(mocks, true).register(wants_admin).await.expect("open");
+    let created = auth(mocks, true)
+        .register(new_user("ada@example.com"))
+        .await
+        .expect("open");
     assert_eq!(created.map(|u| u.role), Some(Role::Member));
+
+    // Asking for a role or status is refused, not quietly ignored.
+    for (role, status) in [
+        (Role::Admin, Status::Active),
+        (Role::Member, Status::Disabled),
+    ] {
+        let mut mocks = Mocks::new();
+        mocks.users.expect_insert().never();
+        let asking = NewUser {
+            role,
+            status,
+            ..new_user("ada@example.com")
+        };
+        let refused = auth(mocks, true).register(asking).await;
+        assert!(
+            matches!(refused, Err(UsersError::Forbidden)),
+            "{role:?} {status:?}"
+        );
+    }
 }
 
 #[tokio::test]
