@@ -35,7 +35,29 @@ pub struct ServerSettings {
     pub readiness_timeout: Duration,
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client;
     /// from any other peer the header is ignored.
+    #[serde(deserialize_with = "addresses_or_networks")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Networks (`10.0.0.0/8`) or single addresses (`192.0.2.7`, taken as a `/32` or
+/// `/128`): `IpNet` alone refuses the latter.
+fn addresses_or_networks<'de, D>(deserializer: D) -> Result<Vec<ipnet::IpNet>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    texts
+        .iter()
+        .map(|text| {
+            text.parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is neither an IP address nor a CIDR network"
+                    ))
+                })
+        })
+        .collect()
 }
 
 impl Default for ServerSettings {

@@ -31,6 +31,9 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The keys whose environment variable holds a comma-separated list.
+    const LIST_KEYS: [&str; 1] = ["server.trusted_proxies"];
+
     /// Reads the layers. `file` is `--config`; `env` is the process environment
     /// (passed in so tests need not touch the real one).
     pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> anyhow::Result<Self> {
@@ -44,17 +47,36 @@ impl Settings {
                     .required(required),
             );
         }
-        let roster_env: HashMap<String, String> = env
+        let mut roster_env: HashMap<String, String> = env
             .iter()
             .filter(|(k, _)| k.starts_with("ROSTER__"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        // Values stay text until a field's type reads them, so a digit-only secret keeps
+        // its leading zeros (the source's `try_parsing` would make it a number, and it
+        // is also the only way that source splits lists: the list-valued keys are split
+        // here instead, at commas).
+        let mut lists = Vec::new();
+        for key in Self::LIST_KEYS {
+            let variable = format!("ROSTER__{}", key.replace('.', "__").to_uppercase());
+            if let Some(value) = roster_env.remove(&variable) {
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                lists.push((key, items));
+            }
+        }
         builder = builder.add_source(
             Environment::with_prefix("ROSTER")
                 .separator("__")
-                .try_parsing(true)
                 .source(Some(roster_env)),
         );
+        for (key, items) in lists {
+            builder = builder.set_override(key, items)?;
+        }
         // The conventional variable, unless the specific one is set.
         if let (Some(url), false) = (
             env.get("DATABASE_URL"),
@@ -207,6 +229,77 @@ mod tests {
         assert_eq!(settings.server.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(settings.database.max_connections, 3);
         assert_eq!(settings.log.format, LogFormat::Pretty);
+    }
+
+    /// Every kind of value a documented variable holds arrives as written: numbers,
+    /// booleans, durations, enums, optional numbers, a list, a map entry and a
+    /// digit-only secret (which used to lose its leading zeros to a number).
+    #[test]
+    fn every_kind_of_value_arrives_from_the_environment_as_written() {
+        let settings = Settings::load(
+            None,
+            &env(&[
+                ("ROSTER__SERVER__PORT", "9100"),
+                ("ROSTER__SERVER__WORKERS", "3"),
+                ("ROSTER__SERVER__REQUEST_TIMEOUT", "2s"),
+                (
+                    "ROSTER__SERVER__TRUSTED_PROXIES",
+                    "10.0.0.0/8, 192.168.1.7,fd00::/8",
+                ),
+                ("ROSTER__AUTH__ALLOW_REGISTRATION", "true"),
+                ("ROSTER__LOG__FORMAT", "pretty"),
+                ("ROSTER__TELEMETRY__TRACES__SAMPLER_ARG", "0.25"),
+                ("ROSTER__TELEMETRY__OTLP__HEADERS__API_KEY", "0012345678"),
+                ("ROSTER__DATABASE__URL", "postgres://roster:0012@db/0012"),
+            ]),
+        )
+        .expect("settings");
+        assert_eq!(settings.server.port, 9100);
+        assert_eq!(settings.server.workers, Some(3));
+        assert_eq!(settings.server.request_timeout, Duration::from_secs(2));
+        let proxies: Vec<String> = settings
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"]);
+        assert!(settings.auth.allow_registration);
+        assert_eq!(settings.log.format, LogFormat::Pretty);
+        assert!((settings.telemetry.traces.sampler_arg - 0.25).abs() < f64::EPSILON);
+        assert_eq!(
+            settings
+                .telemetry
+                .otlp
+                .headers
+                .get("api_key")
+                .map(String::as_str),
+            Some("0012345678")
+        );
+        assert_eq!(settings.database.url, "postgres://roster:0012@db/0012");
+
+        let one = Settings::load(
+            None,
+            &env(&[("ROSTER__SERVER__TRUSTED_PROXIES", "10.1.2.3")]),
+        )
+        .expect("settings");
+        assert_eq!(one.server.trusted_proxies.len(), 1);
+    }
+
+    /// The variables the Kubernetes manifests set load as they are, the list included.
+    #[test]
+    fn the_shipped_config_map_loads() {
+        let manifest = include_str!("../../../deploy/k8s/base/configmap.yaml");
+        let variables: Vec<(String, String)> = manifest
+            .lines()
+            .filter_map(|line| line.trim().split_once(": "))
+            .filter(|(key, _)| key.starts_with("ROSTER__"))
+            .map(|(key, value)| (key.to_owned(), value.trim_matches('"').to_owned()))
+            .collect();
+        assert!(variables.len() > 5, "{variables:?}");
+        let settings = Settings::load(None, &variables.into_iter().collect()).expect("settings");
+        assert_eq!(settings.server.host, "0.0.0.0");
+        assert!(!settings.server.trusted_proxies.is_empty());
     }
 
     #[test]
