@@ -64,6 +64,25 @@ impl TrustedProxies {
         self.0.iter().any(|net| net.contains(&address))
     }
 
+    /// The scheme the client used: what a trusted proxy says (`X-Forwarded-Proto` or
+    /// `Forwarded`, when `http` or `https`), else the connection's own. Never a client's
+    /// free text, which would become a metric label.
+    pub(crate) fn scheme(&self, request: &HttpRequest) -> &'static str {
+        let own = if request.app_config().secure() {
+            "https"
+        } else {
+            "http"
+        };
+        let from_proxy = request
+            .peer_addr()
+            .is_some_and(|peer| self.trusts(peer.ip()));
+        match request.connection_info().scheme() {
+            "https" if from_proxy => "https",
+            "http" if from_proxy => "http",
+            _ => own,
+        }
+    }
+
     /// The peer address, unless the peer is a trusted proxy: then the right-most
     /// `X-Forwarded-For` entry that is not itself a trusted proxy.
     pub(crate) fn client_address(&self, request: &HttpRequest) -> Option<IpAddr> {
@@ -85,5 +104,30 @@ impl TrustedProxies {
                 .find(|address| !self.trusts(*address))
                 .unwrap_or(peer),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn proxies() -> TrustedProxies {
+        TrustedProxies(vec!["10.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"))])
+    }
+
+    fn from(peer: &str, proto: &str) -> HttpRequest {
+        TestRequest::default()
+            .peer_addr(peer.parse().unwrap_or_else(|e| panic!("{e}")))
+            .insert_header(("x-forwarded-proto", proto))
+            .to_http_request()
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_scheme_and_only_http_or_https() {
+        assert_eq!(proxies().scheme(&from("10.1.2.3:4000", "https")), "https");
+        assert_eq!(proxies().scheme(&from("10.1.2.3:4000", "gopher")), "http");
+        assert_eq!(proxies().scheme(&from("192.0.2.1:4000", "https")), "http");
     }
 }

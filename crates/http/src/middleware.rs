@@ -15,6 +15,7 @@ use tracing::{Span, field::Empty};
 use tracing_actix_web::RootSpanBuilder;
 
 use crate::{
+    caller::TrustedProxies,
     error::ApiError,
     observability::{self, Observability},
 };
@@ -82,22 +83,31 @@ impl RootSpanBuilder for RequestSpan {
         let request_id = RequestId::from_request(request);
         // No route for unmatched paths: never the raw path, whose values are unbounded.
         let route = request.match_pattern();
-        let method = request.method().as_str().to_owned();
+        // `_OTHER` for a method outside the conventions' list, which keeps the sent
+        // one in `http.request.method_original`.
+        let method = observability::method_label(request.method());
+        let original_method = (method == "_OTHER").then(|| request.method().as_str().to_owned());
+        let scheme = request
+            .app_data::<actix_web::web::Data<TrustedProxies>>()
+            .map_or("http", |proxies| proxies.scheme(request.request()));
         let connection = request.connection_info().clone();
         let (host, port) = split_host_port(connection.host());
         let span = tracing::info_span!(
             "HTTP request",
-            otel.name = route
-                .as_ref()
-                .map_or_else(|| method.clone(), |route| format!("{method} {route}")),
+            otel.name = match (&route, method) {
+                (_, "_OTHER") => "HTTP".to_owned(),
+                (Some(route), _) => format!("{method} {route}"),
+                (None, _) => method.to_owned(),
+            },
             otel.kind = "server",
             otel.status_code = Empty,
             request_id = %request_id.0,
-            http.request.method = %method,
+            http.request.method = method,
+            http.request.method_original = original_method,
             http.route = route,
             http.response.status_code = Empty,
             url.path = request.path(),
-            url.scheme = connection.scheme(),
+            url.scheme = scheme,
             server.address = %host,
             server.port = port,
             client.address = request.peer_addr().map(|a| a.ip().to_string()),

@@ -20,6 +20,8 @@ use opentelemetry::{
 };
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use crate::caller::TrustedProxies;
+
 /// Renders the current metrics in the Prometheus text format.
 pub type MetricsText = Arc<dyn Fn() -> anyhow::Result<String> + Send + Sync>;
 
@@ -70,9 +72,12 @@ impl Observability {
     /// Counts the request as active until the returned guard is dropped (also when the
     /// client goes away mid-request), and records its duration then.
     pub(crate) fn start(&self, request: &ServiceRequest) -> InFlight {
+        let scheme = request
+            .app_data::<actix_web::web::Data<TrustedProxies>>()
+            .map_or("http", |proxies| proxies.scheme(request.request()));
         let common = vec![
-            KeyValue::new("http.request.method", request.method().as_str().to_owned()),
-            KeyValue::new("url.scheme", request.connection_info().scheme().to_owned()),
+            KeyValue::new("http.request.method", method_label(request.method())),
+            KeyValue::new("url.scheme", scheme),
         ];
         self.active.add(1, &common);
         InFlight {
@@ -82,6 +87,23 @@ impl Observability {
             started: Instant::now(),
             status: None,
         }
+    }
+}
+
+/// The method as the semantic conventions name it: one of RFC 9110's and PATCH, or
+/// `_OTHER` (a client can send any token, and a label's values must stay few).
+pub(crate) fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "PATCH" => "PATCH",
+        _ => "_OTHER",
     }
 }
 

@@ -6,7 +6,53 @@ use roster_persistence::Backend;
 
 use crate::helpers::{ADMIN_EMAIL, TestApp};
 
-roster_persistence::backend_tests!(metrics_describe_the_traffic_and_the_pool);
+roster_persistence::backend_tests!(
+    metrics_describe_the_traffic_and_the_pool,
+    label_values_come_from_a_closed_set,
+);
+
+/// A client's method and `X-Forwarded-Proto` are free text; as label values they would
+/// multiply the series without bound.
+async fn label_values_come_from_a_closed_set(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for method in ["FOO", "BREW", "PROPFIND"] {
+        let response = app
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                app.url("/api/v1/users"),
+            )
+            .header("x-forwarded-proto", format!("evil-{method}"))
+            .header("forwarded", format!("proto=evil-{method}"))
+            .send()
+            .await
+            .expect("request");
+        assert!(response.status().is_client_error(), "{method}");
+    }
+    let spoofed = app
+        .client
+        .get(app.url("/api/v1/users"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(spoofed.status(), StatusCode::OK);
+
+    let text = scrape(&app).await;
+    for sent in ["FOO", "BREW", "PROPFIND", "evil", "https"] {
+        assert!(!text.contains(sent), "{sent} became a label: {text}");
+    }
+    assert!(
+        has_line(
+            &text,
+            "http_server_request_duration_seconds_count{",
+            &["http_request_method=\"_OTHER\"", "url_scheme=\"http\""],
+        ),
+        "{text}"
+    );
+}
 
 async fn metrics_describe_the_traffic_and_the_pool(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
