@@ -166,7 +166,7 @@ impl UserService {
 
     /// A page of the users that pass the filter, in the query's order (admins only);
     /// with `include_total`, also how many pass it (a second, costlier query).
-    #[tracing::instrument(name = "users.list", skip_all, fields(actor = %actor.label(), page.size = %query.size, sort = query.sort.as_str()))]
+    #[tracing::instrument(name = "users.list", skip_all, fields(actor = %actor.label(), page.size = i64::try_from(query.size.get()).unwrap_or_default(), sort = query.sort.as_str()))]
     pub async fn list(
         &self,
         actor: &Actor,

@@ -109,7 +109,7 @@ impl RootSpanBuilder for RequestSpan {
             url.path = request.path(),
             url.scheme = scheme,
             server.address = %host,
-            server.port = port,
+            server.port = port.map(i64::from),
             client.address = request.peer_addr().map(|a| a.ip().to_string()),
             user_agent.original = request
                 .headers()
@@ -128,18 +128,18 @@ impl RootSpanBuilder for RequestSpan {
             // Middleware errors only: handler errors are already responses here.
             Err(error) => {
                 let status = error.as_response_error().status_code();
-                span.record("http.response.status_code", status.as_u16());
+                span.record("http.response.status_code", i64::from(status.as_u16()));
                 span.record("otel.status_code", "ERROR");
                 span.in_scope(|| {
                     tracing::info!(
-                        http.response.status_code = status.as_u16(),
+                        http.response.status_code = i64::from(status.as_u16()),
                         "request completed"
                     );
                 });
                 return;
             }
         };
-        span.record("http.response.status_code", status.as_u16());
+        span.record("http.response.status_code", i64::from(status.as_u16()));
         if status.is_server_error() {
             span.record("otel.status_code", "ERROR");
         }
@@ -157,7 +157,7 @@ impl RootSpanBuilder for RequestSpan {
             tracing::info!(
                 http.request.method = %request.method(),
                 http.route = request.match_pattern(),
-                http.response.status_code = status.as_u16(),
+                http.response.status_code = i64::from(status.as_u16()),
                 latency_ms,
                 "request completed"
             );

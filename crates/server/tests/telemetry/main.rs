@@ -245,6 +245,10 @@ fn the_request_span(
     for (key, value) in expected {
         assert_eq!(server.attribute(key), Some(value), "{key}");
     }
+    // Numbers go out as numbers, so that `{ span.http.response.status_code >= 500 }`
+    // matches in Tempo.
+    assert_eq!(server.int_attribute("http.response.status_code"), Some(200));
+    assert_eq!(server.int_attribute("server.port"), Some(i64::from(port)));
     assert_eq!(
         server.attribute("user_agent.original").as_deref(),
         Some(USER_AGENT)

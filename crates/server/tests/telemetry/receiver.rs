@@ -53,6 +53,19 @@ impl ReceivedSpan {
     pub(crate) fn attribute(&self, key: &str) -> Option<String> {
         attribute(&self.span.attributes, key)
     }
+
+    /// The attribute, when it was exported as an integer (not as text that reads as one).
+    pub(crate) fn int_attribute(&self, key: &str) -> Option<i64> {
+        self.span
+            .attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.as_ref())
+            .and_then(|value| match value.value {
+                Some(Value::IntValue(number)) => Some(number),
+                _ => None,
+            })
+    }
 }
 
 impl Collector {
