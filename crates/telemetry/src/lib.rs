@@ -10,7 +10,7 @@ mod business;
 mod metrics;
 mod settings;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
 use anyhow::Context as _;
 use opentelemetry::{KeyValue, trace::TraceContextExt as _, trace::TracerProvider as _};
@@ -18,6 +18,7 @@ use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _, WithTonicCo
 use opentelemetry_sdk::{
     Resource,
     propagation::TraceContextPropagator,
+    resource::TelemetryResourceDetector,
     trace::{Sampler as SdkSampler, SdkTracerProvider},
 };
 use tracing::Subscriber;
@@ -201,11 +202,21 @@ fn sampler(settings: &TraceSettings) -> SdkSampler {
     }
 }
 
-/// `service.name`, `service.version` and the configured attributes.
+/// This process, as telemetry backends tell replicas apart: one id for its lifetime,
+/// shared by its traces and metrics.
+static INSTANCE_ID: LazyLock<String> = LazyLock::new(|| ulid::Ulid::generate().to_string());
+
+/// `service.name`, `service.version`, `service.instance.id`, the SDK's `telemetry.sdk.*`
+/// (its own detector) and the configured attributes, which win (so that
+/// `OTEL_RESOURCE_ATTRIBUTES=service.instance.id=...` can name the instance).
 fn resource(settings: &TelemetrySettings) -> Resource {
     Resource::builder_empty()
+        .with_detectors(&[Box::new(TelemetryResourceDetector)])
         .with_service_name(settings.service_name.clone())
-        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .with_attributes([
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("service.instance.id", INSTANCE_ID.clone()),
+        ])
         .with_attributes(
             settings
                 .resource_attributes

@@ -167,8 +167,13 @@ impl TelemetrySettings {
                 let (key, value) = pair.split_once('=').ok_or_else(|| {
                     format!("OTEL_RESOURCE_ATTRIBUTES: `{pair}` is not key=value")
                 })?;
+                // Values are percent-encoded (the SDK's environment detector decodes
+                // them the same way).
+                let value = percent_encoding::percent_decode_str(value.trim())
+                    .decode_utf8()
+                    .map_err(|_| format!("OTEL_RESOURCE_ATTRIBUTES: `{pair}` is not UTF-8"))?;
                 self.resource_attributes
-                    .insert(key.trim().to_owned(), value.trim().to_owned());
+                    .insert(key.trim().to_owned(), value.into_owned());
             }
         }
         for (name, target) in [

@@ -114,6 +114,27 @@ fn assert_spans(
             .all(|span| span.service_name.as_deref() == Some(SERVICE_NAME)),
         "OTEL_SERVICE_NAME names the service"
     );
+    // What tells replicas apart, and the SDK's own attributes (from its detector); one
+    // instance id for the whole process.
+    let instances: std::collections::HashSet<Option<String>> = spans
+        .iter()
+        .map(|span| span.resource_attribute("service.instance.id"))
+        .collect();
+    assert_eq!(instances.len(), 1, "{instances:?}");
+    assert!(
+        instances.iter().flatten().all(|id| id.len() == 26),
+        "{instances:?}"
+    );
+    let first = &spans[0];
+    for (key, expected) in [
+        ("service.version", Some(env!("CARGO_PKG_VERSION"))),
+        ("telemetry.sdk.language", Some("rust")),
+        ("telemetry.sdk.name", Some("opentelemetry")),
+        ("deployment.environment.name", Some("otlp test")),
+    ] {
+        assert_eq!(first.resource_attribute(key).as_deref(), expected, "{key}");
+    }
+    assert!(first.resource_attribute("telemetry.sdk.version").is_some());
     for (answer, parent) in answers.iter().zip([None, Some(CALLER_SPAN)]) {
         let server = the_request_span(spans, &answer.trace_id, parent, id, port);
         assert_eq!(
@@ -203,6 +224,10 @@ fn spawn(
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
         .env("OTEL_SERVICE_NAME", SERVICE_NAME)
+        .env(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=otlp%20test",
+        )
         .env_remove("DATABASE_URL")
         .env_remove("ROSTER_CONFIG")
         .env_remove("RUST_LOG")

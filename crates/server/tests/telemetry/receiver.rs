@@ -30,10 +30,11 @@ pub(crate) struct Collector {
     metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
 }
 
-/// A received span with its resource's `service.name`.
+/// A received span with its resource's `service.name` and attributes.
 #[derive(Debug, Clone)]
 pub(crate) struct ReceivedSpan {
     pub(crate) service_name: Option<String>,
+    pub(crate) resource: Vec<KeyValue>,
     pub(crate) span: Span,
 }
 
@@ -52,6 +53,11 @@ impl ReceivedSpan {
 
     pub(crate) fn attribute(&self, key: &str) -> Option<String> {
         attribute(&self.span.attributes, key)
+    }
+
+    /// An attribute of the span's resource.
+    pub(crate) fn resource_attribute(&self, key: &str) -> Option<String> {
+        attribute(&self.resource, key)
     }
 
     /// The attribute, when it was exported as an integer (not as text that reads as one).
@@ -74,14 +80,17 @@ impl Collector {
         let mut spans = Vec::new();
         for request in traces.iter() {
             for resource_spans in &request.resource_spans {
-                let service_name = resource_spans
+                let resource = resource_spans
                     .resource
                     .as_ref()
-                    .and_then(|resource| attribute(&resource.attributes, "service.name"));
+                    .map(|resource| resource.attributes.clone())
+                    .unwrap_or_default();
+                let service_name = attribute(&resource, "service.name");
                 for scope_spans in &resource_spans.scope_spans {
                     for span in &scope_spans.spans {
                         spans.push(ReceivedSpan {
                             service_name: service_name.clone(),
+                            resource: resource.clone(),
                             span: span.clone(),
                         });
                     }

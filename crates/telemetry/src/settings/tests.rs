@@ -134,3 +134,19 @@ fn header_values_are_redacted() {
         .insert("x-api-key".to_owned(), "secret".to_owned());
     assert_eq!(settings.redacted().otlp.headers["x-api-key"], "***");
 }
+
+#[test]
+fn resource_attribute_values_are_percent_decoded() {
+    let mut settings = TelemetrySettings::default();
+    settings
+        .apply_otel_env(&env(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=eu%20west%2C%201,owner=a%3Db",
+        )]))
+        .expect("valid");
+    assert_eq!(
+        settings.resource_attributes["deployment.environment.name"],
+        "eu west, 1"
+    );
+    assert_eq!(settings.resource_attributes["owner"], "a=b");
+}
