@@ -60,10 +60,11 @@ COPY --from=builder /out/usr/local/bin/roster /usr/local/bin/roster
 COPY --from=builder --chown=65532:65532 /out/var/lib/roster /var/lib/roster
 
 # Listen on every interface; keep the embedded SQLite database on the data volume.
-# Production sets ROSTER__DATABASE__URL (or DATABASE_URL) to PostgreSQL instead.
+# The default is DATABASE_URL, the conventional variable that every deployment sets
+# for PostgreSQL; ROSTER__DATABASE__URL would win over it, so the image never sets that.
 ENV ROSTER__SERVER__HOST=0.0.0.0 \
     ROSTER__SERVER__PORT=8080 \
-    ROSTER__DATABASE__URL=sqlite:///var/lib/roster/roster.db
+    DATABASE_URL=sqlite:///var/lib/roster/roster.db
 VOLUME ["/var/lib/roster"]
 WORKDIR /var/lib/roster
 USER 65532:65532

@@ -55,6 +55,14 @@ smoke() {
   fetched=$(curl -fsS -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/users/$id")
   [ "$created" = "$fetched" ] || fail "$name: GET returned $fetched, not $created"
   echo "$name: logged in as the bootstrap admin, created and read back user $id"
+  if [ -n "${SMOKE_POSTGRES_DATABASE:-}" ]; then
+    # The database that served the request is PostgreSQL: the user is a row there.
+    local rows
+    rows=$(psql -h 127.0.0.1 -U postgres -d "$SMOKE_POSTGRES_DATABASE" -tAc \
+      "SELECT count(*) FROM users WHERE id = '$id'")
+    [ "$rows" = 1 ] || fail "$name: user $id is not a row in PostgreSQL ($rows rows): the image ignored DATABASE_URL"
+    echo "$name: user $id is a row in PostgreSQL database $SMOKE_POSTGRES_DATABASE"
+  fi
 
   local pid uid
   pid=$(podman inspect "$name" --format '{{.State.Pid}}')
@@ -83,7 +91,9 @@ psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $database WITH (FORCE
 # A configured key, as production has, made by the image's own `roster keygen`.
 key=$(podman run --rm --network none "$TAG" keygen | sed -n 's/^private key[^:]*: //p')
 [ -n "$key" ] || fail "roster keygen printed no key"
-smoke roster-smoke-postgres -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" \
+# Only DATABASE_URL, as every shipped deployment sets it.
+SMOKE_POSTGRES_DATABASE=$database smoke roster-smoke-postgres \
+  -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" \
   -e ROSTER__AUTH__PRIVATE_KEY="$key"
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $database WITH (FORCE)"
 echo "image-smoke: passed"
