@@ -29,6 +29,9 @@ pub enum UsersError {
     /// user `id` is `current`.
     #[error("the user's version is {current}, not the expected one")]
     PreconditionFailed { id: UserId, current: u64 },
+    /// The change would leave no active administrator; nothing changed.
+    #[error("the last active administrator cannot be demoted, disabled or deleted")]
+    LastAdmin,
     #[error("authentication required")]
     Unauthenticated,
     #[error("not allowed")]
@@ -263,8 +266,14 @@ impl UserService {
             }
             let disabling =
                 current.status != Status::Disabled && replacement.status == Status::Disabled;
+            let was_active_admin = current.is_active_admin();
             let changed = current.replaced(replacement, self.ports.clock.now());
-            match self.ports.users.update(&changed).await {
+            let written = if was_active_admin && !changed.is_active_admin() {
+                self.ports.users.update_keeping_an_admin(&changed).await
+            } else {
+                self.ports.users.update(&changed).await
+            };
+            match written {
                 Ok(stored) => {
                     if disabling {
                         self.revoke_all(id, self.ports.clock.now()).await?;
@@ -288,6 +297,7 @@ impl UserService {
                 }
                 Err(UpdateUserError::NotFound) => return Err(UsersError::NotFound(id)),
                 Err(UpdateUserError::EmailTaken) => return Err(UsersError::EmailTaken),
+                Err(UpdateUserError::LastAdmin) => return Err(UsersError::LastAdmin),
                 Err(UpdateUserError::Repository(e)) => return Err(e.into()),
             }
         }
@@ -313,6 +323,7 @@ impl UserService {
                 DeleteUserError::VersionConflict { current } => {
                     UsersError::PreconditionFailed { id, current }
                 }
+                DeleteUserError::LastAdmin => UsersError::LastAdmin,
                 DeleteUserError::Repository(e) => e.into(),
             })?;
         self.revoke_all(id, self.ports.clock.now()).await?;

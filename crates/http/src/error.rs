@@ -63,6 +63,9 @@ pub enum ApiError {
     EmailTaken(String),
     #[error("{0}")]
     Conflict(String),
+    /// The change would leave no active administrator (409).
+    #[error("this is the last active administrator: promote or enable another first")]
+    LastAdmin,
     /// `If-Match` names another version (412); the response carries the current `ETag`.
     #[error("the user's version is {current}; If-Match names another")]
     PreconditionFailed { id: UserId, current: u64 },
@@ -91,6 +94,7 @@ impl From<UsersError> for ApiError {
                 Self::EmailTaken("another user already has this e-mail address".to_owned())
             }
             UsersError::Conflict => Self::Conflict(error.to_string()),
+            UsersError::LastAdmin => Self::LastAdmin,
             UsersError::PreconditionFailed { id, current } => {
                 Self::PreconditionFailed { id, current }
             }

@@ -52,6 +52,10 @@ impl ApiError {
             Self::BadRequest(_) => ("urn:roster:problem:malformed-request", "Malformed request"),
             Self::EmailTaken(_) => ("urn:roster:problem:email-taken", "E-mail address taken"),
             Self::Conflict(_) => ("urn:roster:problem:conflict", "Concurrent modification"),
+            Self::LastAdmin => (
+                "urn:roster:problem:last-admin",
+                "The last active administrator",
+            ),
             Self::PreconditionFailed { .. } => (
                 "urn:roster:problem:precondition-failed",
                 "Precondition failed",
@@ -114,9 +118,10 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::EmailTaken(_) | Self::Conflict(_) | Self::IdempotencyKeyInUse => {
-                StatusCode::CONFLICT
-            }
+            Self::EmailTaken(_)
+            | Self::Conflict(_)
+            | Self::IdempotencyKeyInUse
+            | Self::LastAdmin => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::Unauthenticated { .. } | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,

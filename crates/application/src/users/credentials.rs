@@ -54,6 +54,8 @@ impl UserService {
             Err(UpdateUserError::VersionConflict) => return Err(UsersError::Conflict),
             Err(UpdateUserError::NotFound) => return Err(UsersError::NotFound(id)),
             Err(UpdateUserError::EmailTaken) => return Err(UsersError::EmailTaken),
+            // A password change keeps the role and status.
+            Err(UpdateUserError::LastAdmin) => return Err(UsersError::LastAdmin),
             Err(UpdateUserError::Repository(e)) => return Err(e.into()),
         }
         self.revoke_all(id, now).await?;

@@ -43,6 +43,9 @@ pub enum UpdateUserError {
     /// the update was based on.
     #[error("the user was changed concurrently")]
     VersionConflict,
+    /// No other active administrator would remain; nothing was changed.
+    #[error("the last active administrator cannot stop being one")]
+    LastAdmin,
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
@@ -55,6 +58,9 @@ pub enum DeleteUserError {
     /// The stored version is not an accepted one; nothing was deleted.
     #[error("the user's version is {current}, not the expected one")]
     VersionConflict { current: u64 },
+    /// The user is the last active administrator; nothing was deleted.
+    #[error("the last active administrator cannot be deleted")]
+    LastAdmin,
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
@@ -99,8 +105,14 @@ pub trait UserRepository: Send + Sync {
     /// still `user.version`; returns the stored user, whose version is one higher.
     async fn update(&self, user: &User) -> Result<User, UpdateUserError>;
 
+    /// [`UserRepository::update`] for a change that makes an active administrator
+    /// something else (a member, or disabled): refused with `LastAdmin` when no other
+    /// active administrator would remain, decided atomically with the write, so that
+    /// two administrators demoting each other at once cannot both succeed.
+    async fn update_keeping_an_admin(&self, user: &User) -> Result<User, UpdateUserError>;
+
     /// Removes the user with this id; with `accepted_versions`, only if the stored
-    /// version is one of them.
+    /// version is one of them; never the last active administrator (`LastAdmin`).
     async fn delete(
         &self,
         id: UserId,

@@ -158,6 +158,12 @@ pub struct User {
 }
 
 impl User {
+    /// An administrator who may act: what must always remain (the store refuses to
+    /// demote, disable or delete the last one).
+    pub fn is_active_admin(&self) -> bool {
+        self.role == Role::Admin && self.status == Status::Active
+    }
+
     /// A user about to be stored for the first time, with no password yet (see
     /// [`User::with_password`]).
     pub fn create(id: UserId, new: NewUser, now: DateTime<Utc>) -> Self {

@@ -23,6 +23,7 @@ use crate::{
         (status = 400, description = "A malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last active administrator (`urn:roster:problem:last-admin`)", body = Problem, content_type = "application/problem+json"),
         PreconditionErrors,
     ),
 )]

@@ -18,7 +18,8 @@ pub(super) enum ChangeOutcomes {
     /// No such user
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(Problem),
-    /// The e-mail address is taken, or the user kept changing concurrently
+    /// The e-mail address is taken, the user kept changing concurrently, or the change
+    /// would demote or disable the last active administrator (`last-admin`)
     #[response(status = 409, content_type = "application/problem+json")]
     Conflict(Problem),
 }

@@ -9,7 +9,7 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 use roster_domain::{
-    Email, PasswordHash, User, UserFilter, UserId, UserQuery,
+    Email, PasswordHash, Role, Status, User, UserFilter, UserId, UserQuery,
     ports::{DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository},
 };
 
@@ -19,6 +19,7 @@ mod row;
 use row::UserRow;
 
 use crate::{
+    connection::DbConnection,
     database::Database,
     errors::database_error,
     instant::Stamp,
@@ -160,9 +161,119 @@ impl UserRepository for DieselUserRepository {
     }
 
     async fn update(&self, user: &User) -> Result<User, UpdateUserError> {
+        self.write(user, false).await
+    }
+
+    async fn update_keeping_an_admin(&self, user: &User) -> Result<User, UpdateUserError> {
+        self.write(user, true).await
+    }
+
+    async fn delete(
+        &self,
+        id: UserId,
+        accepted_versions: Option<Vec<u64>>,
+    ) -> Result<(), DeleteUserError> {
+        let id = id.to_string();
+        // Versions beyond i64 cannot be stored, so they match nothing.
+        let accepted: Option<Vec<i64>> = accepted_versions.map(|versions| {
+            versions
+                .into_iter()
+                .filter_map(|v| i64::try_from(v).ok())
+                .collect()
+        });
+        // Deleted (never the last active administrator), or else why not, in one
+        // transaction.
+        let outcome = self
+            .database
+            .run("DELETE", "users", move |conn| {
+                conn.transaction::<_, Abort<DeleteUserError>, _>(|conn| {
+                    let deleted: Vec<(String, String)> = match &accepted {
+                        None => diesel::delete(users::table.find(&id))
+                            .returning((users::role, users::status))
+                            .get_results(conn)?,
+                        Some(versions) => diesel::delete(
+                            users::table
+                                .find(&id)
+                                .filter(users::version.eq_any(versions)),
+                        )
+                        .returning((users::role, users::status))
+                        .get_results(conn)?,
+                    };
+                    let was_active_admin = deleted.iter().any(|(role, status)| {
+                        role == Role::Admin.as_str() && status == Status::Active.as_str()
+                    });
+                    if was_active_admin && !an_admin_remains(conn)? {
+                        return Err(Abort::Refused(DeleteUserError::LastAdmin));
+                    }
+                    if !deleted.is_empty() {
+                        return Ok(());
+                    }
+                    let found = users::table
+                        .find(&id)
+                        .select(users::version)
+                        .first::<i64>(conn)
+                        .optional()?;
+                    Err(Abort::Refused(found.map_or(
+                        DeleteUserError::NotFound,
+                        |current| DeleteUserError::VersionConflict {
+                            current: u64::try_from(current).unwrap_or_default(),
+                        },
+                    )))
+                })
+            })
+            .await?;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Abort::Refused(e)) => Err(e),
+            Err(Abort::Database(e)) => Err(DeleteUserError::Repository(database_error(e))),
+        }
+    }
+}
+
+/// Why a write's transaction ended without committing: the database failed, or the
+/// write was refused (and rolled back).
+enum Abort<E> {
+    Database(DieselError),
+    Refused(E),
+}
+
+impl<E> From<DieselError> for Abort<E> {
+    fn from(error: DieselError) -> Self {
+        Self::Database(error)
+    }
+}
+
+/// Key of the PostgreSQL advisory lock that serialises changes to who is an active
+/// administrator. (The bytes of "roster" and a 2.)
+const ADMINS_LOCK_KEY: i64 = 0x726f_7374_6572_0002;
+
+/// Whether an active administrator remains, once this transaction's own write is made.
+///
+/// The caller has written first, so on SQLite it holds the database's write lock and
+/// reads the latest state. On PostgreSQL (read committed) two transactions could each
+/// see the other's administrator as still active: the advisory lock makes the second
+/// wait for the first to commit, and its query then sees that commit.
+fn an_admin_remains(conn: &mut DbConnection) -> QueryResult<bool> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(ADMINS_LOCK_KEY)
+            .execute(pg)?;
+    }
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::status.eq(Status::Active.as_str())),
+    ))
+    .get_result(conn)
+}
+
+impl DieselUserRepository {
+    /// [`UserRepository::update`], and with `keep_an_admin` the check that an active
+    /// administrator remains, in the same transaction.
+    async fn write(&self, user: &User, keep_an_admin: bool) -> Result<User, UpdateUserError> {
         let row = UserRow::from_domain(user)?;
         let result = self.database.run("UPDATE", "users", move |conn| {
-            conn.transaction(|conn| {
+            conn.transaction::<_, Abort<UpdateUserError>, _>(|conn| {
                 let updated = diesel::update(
                     users::table
                         .filter(users::id.eq(&row.id))
@@ -182,12 +293,15 @@ impl UserRepository for DieselUserRepository {
                 .get_result::<UserRow>(conn)
                 .optional()?;
                 if let Some(stored) = updated {
-                    return Ok(Ok(stored));
+                    if keep_an_admin && !an_admin_remains(conn)? {
+                        return Err(Abort::Refused(UpdateUserError::LastAdmin));
+                    }
+                    return Ok(stored);
                 }
                 // Nothing matched: tell a missing user from a changed one.
                 let exists = diesel::select(diesel::dsl::exists(users::table.find(&row.id)))
                     .get_result::<bool>(conn)?;
-                Ok(Err(if exists {
+                Err(Abort::Refused(if exists {
                     UpdateUserError::VersionConflict
                 } else {
                     UpdateUserError::NotFound
@@ -195,58 +309,10 @@ impl UserRepository for DieselUserRepository {
             })
         });
         match result.await? {
-            Ok(Ok(stored)) => Ok(stored.into_domain()?),
-            Ok(Err(e)) => Err(e),
-            Err(e) if is_email_taken(&e) => Err(UpdateUserError::EmailTaken),
-            Err(e) => Err(database_error(e).into()),
-        }
-    }
-
-    async fn delete(
-        &self,
-        id: UserId,
-        accepted_versions: Option<Vec<u64>>,
-    ) -> Result<(), DeleteUserError> {
-        let id = id.to_string();
-        // Versions beyond i64 cannot be stored, so they match nothing.
-        let accepted: Option<Vec<i64>> = accepted_versions.map(|versions| {
-            versions
-                .into_iter()
-                .filter_map(|v| i64::try_from(v).ok())
-                .collect()
-        });
-        // Deleted, or else the version found (None: no such user), in one transaction.
-        let outcome = self
-            .database
-            .query("DELETE", "users", move |conn| {
-                conn.transaction(|conn| {
-                    let deleted = match &accepted {
-                        None => diesel::delete(users::table.find(&id)).execute(conn)?,
-                        Some(versions) => diesel::delete(
-                            users::table
-                                .find(&id)
-                                .filter(users::version.eq_any(versions)),
-                        )
-                        .execute(conn)?,
-                    };
-                    if deleted > 0 {
-                        return Ok::<_, DieselError>(Ok(()));
-                    }
-                    let found = users::table
-                        .find(&id)
-                        .select(users::version)
-                        .first::<i64>(conn)
-                        .optional()?;
-                    Ok(Err(found))
-                })
-            })
-            .await?;
-        match outcome {
-            Ok(()) => Ok(()),
-            Err(None) => Err(DeleteUserError::NotFound),
-            Err(Some(current)) => Err(DeleteUserError::VersionConflict {
-                current: u64::try_from(current).unwrap_or_default(),
-            }),
+            Ok(stored) => Ok(stored.into_domain()?),
+            Err(Abort::Refused(e)) => Err(e),
+            Err(Abort::Database(e)) if is_email_taken(&e) => Err(UpdateUserError::EmailTaken),
+            Err(Abort::Database(e)) => Err(database_error(e).into()),
         }
     }
 }

@@ -7,6 +7,7 @@
     reason = "a test fails by panicking; the test bodies are plain functions, which clippy's test allowances do not cover"
 )]
 
+mod admins;
 mod credentials;
 mod idempotency;
 mod listing;

@@ -18,6 +18,7 @@ roster_persistence::backend_tests!(
     list_parameters_are_validated,
     addresses_and_ids_follow_the_published_rules,
     control_characters_in_filters_and_cursors_are_client_errors,
+    the_last_active_admin_stays_one,
 );
 
 async fn create_returns_201_with_location_and_the_normalised_user(backend: Backend) {
@@ -373,6 +374,53 @@ async fn control_characters_in_filters_and_cursors_are_client_errors(backend: Ba
         ))
         .await;
     assert_eq!(fine.status(), StatusCode::OK);
+}
+
+/// The only administrator can neither demote, disable nor delete themself (409
+/// `last-admin`); once another administrator exists, they can.
+async fn the_last_active_admin_stays_one(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let me: Value = app
+        .get("/api/v1/users/me")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let own = format!("/api/v1/users/{}", me["id"].as_str().expect("id"));
+    let merge = |body: Value| {
+        app.client
+            .patch(app.url(&own))
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string())
+            .send()
+    };
+    for body in [json!({"role": "member"}), json!({"status": "disabled"})] {
+        let refused = merge(body.clone()).await.expect("patch");
+        let problem = assert_problem(refused, StatusCode::CONFLICT).await;
+        assert_eq!(problem["type"], "urn:roster:problem:last-admin", "{body}");
+    }
+    let deleted = app
+        .client
+        .delete(app.url(&own))
+        .send()
+        .await
+        .expect("delete");
+    let problem = assert_problem(deleted, StatusCode::CONFLICT).await;
+    assert_eq!(problem["type"], "urn:roster:problem:last-admin");
+    let unchanged: Value = app.get(&own).await.json().await.expect("json");
+    assert_eq!(
+        (unchanged["role"].as_str(), unchanged["version"].as_u64()),
+        (Some("admin"), me["version"].as_u64())
+    );
+
+    let other = app
+        .create_user(&json!({ "email": "second@example.com", "name": "Second", "password": PASSWORD, "role": "admin" }))
+        .await;
+    assert_eq!(other.status(), StatusCode::CREATED);
+    let demoted = merge(json!({"role": "member"})).await.expect("patch");
+    assert_eq!(demoted.status(), StatusCode::OK);
 }
 
 /// A syntactically valid id that names no user.

@@ -321,3 +321,67 @@ async fn a_conditional_delete_reports_the_current_version() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn an_active_administrator_stops_being_one_only_while_another_remains() -> TestResult {
+    let admin = User {
+        role: Role::Admin,
+        ..stored_user("admin@example.com", 3)
+    };
+    let id = admin.id;
+    // Demoting or disabling goes through the store's guarded write, which refuses
+    // when no other active administrator would remain.
+    for (role, status) in [
+        (Role::Member, Status::Active),
+        (Role::Admin, Status::Disabled),
+    ] {
+        let mut mocks = Mocks::new();
+        mocks.finding(&admin);
+        mocks.users.expect_update().never();
+        mocks
+            .users
+            .expect_update_keeping_an_admin()
+            .times(1)
+            .returning(|_| Err(UpdateUserError::LastAdmin));
+        mocks.revocations.expect_revoke_all().never();
+        let result = service(mocks)
+            .replace(
+                &Actor::System,
+                id,
+                replacement("admin@example.com", role, status),
+                None,
+            )
+            .await;
+        assert!(
+            matches!(result, Err(UsersError::LastAdmin)),
+            "{role:?} {status:?}: {result:?}"
+        );
+    }
+    // Any other change of an administrator is a plain write.
+    let mut mocks = Mocks::new();
+    mocks.finding(&admin);
+    mocks.users.expect_update_keeping_an_admin().never();
+    mocks
+        .users
+        .expect_update()
+        .times(1)
+        .returning(|u| Ok(u.clone()));
+    service(mocks)
+        .replace(
+            &Actor::System,
+            id,
+            replacement("renamed@example.com", Role::Admin, Status::Active),
+            None,
+        )
+        .await?;
+
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_delete()
+        .returning(|_, _| Err(DeleteUserError::LastAdmin));
+    mocks.revocations.expect_revoke_all().never();
+    let deleted = service(mocks).delete(&Actor::System, id, None).await;
+    assert!(matches!(deleted, Err(UsersError::LastAdmin)), "{deleted:?}");
+    Ok(())
+}
