@@ -21,6 +21,8 @@ pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
 
 /// "Now" in every test.
 pub(crate) const NOW: i64 = 60;
+/// The token lifetime the mocked authority reports.
+pub(crate) const TOKEN_LIFETIME_MINUTES: i64 = 15;
 
 pub(crate) fn hash(text: &str) -> PasswordHash {
     PasswordHash::from_phc(format!("$argon2id$v=19$m=19456,t=2,p=1${text}")).expect("phc")
@@ -97,18 +99,36 @@ impl Mocks {
         metrics
             .expect_user_changed()
             .returning(move |kind| sink.lock().expect("lock").push(Counted::User(kind)));
+        let mut tokens = MockTokenAuthority::new();
+        tokens
+            .expect_lifetime()
+            .return_const(chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES));
         Self {
             users: MockUserRepository::new(),
             events,
             authorizer,
             hasher,
             revocations: MockRevocationStore::new(),
-            tokens: MockTokenAuthority::new(),
+            tokens,
             throttle: MockLoginThrottle::new(),
             published,
             metrics,
             counted,
         }
+    }
+
+    /// Expects every token of `id` to be revoked once, as of [`NOW`], for the token
+    /// lifetime.
+    pub(crate) fn revoking_all_once(&mut self, id: UserId) {
+        self.revocations
+            .expect_revoke_all()
+            .with(
+                mockall::predicate::eq(id),
+                mockall::predicate::eq(at(NOW)),
+                mockall::predicate::eq(at(NOW) + chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES)),
+            )
+            .times(1)
+            .returning(|_, _, _| Ok(()));
     }
 
     /// The repository finds `user`, whatever id it is asked for.

@@ -333,7 +333,12 @@ impl UserService {
 
     /// Revokes every token of the user issued before `before`, and counts it.
     async fn revoke_all(&self, id: UserId, before: DateTime<Utc>) -> Result<(), RepositoryError> {
-        self.ports.revocations.revoke_all(id, before).await?;
+        // No token issued by then outlives its issue by more than the lifetime.
+        let expires_at = before + self.ports.tokens.lifetime();
+        self.ports
+            .revocations
+            .revoke_all(id, before, expires_at)
+            .await?;
         self.ports.metrics.tokens_revoked(RevocationScope::User);
         Ok(())
     }

@@ -55,6 +55,7 @@ impl RevocationStore for DieselRevocationStore {
         &self,
         user_id: UserId,
         before: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let user_id = user_id.to_string();
         self.database
@@ -62,19 +63,28 @@ impl RevocationStore for DieselRevocationStore {
                 conn.transaction(|conn| {
                     let current = token_revocations::table
                         .find(&user_id)
-                        .select(token_revocations::revoked_before)
-                        .first::<DateTime<Utc>>(conn)
+                        .select((
+                            token_revocations::revoked_before,
+                            token_revocations::expires_at,
+                        ))
+                        .first::<(DateTime<Utc>, DateTime<Utc>)>(conn)
                         .optional()?;
                     match current {
                         None => diesel::insert_into(token_revocations::table)
                             .values((
                                 token_revocations::user_id.eq(&user_id),
                                 token_revocations::revoked_before.eq(Stamp(before)),
+                                token_revocations::expires_at.eq(Stamp(expires_at)),
                             ))
                             .execute(conn),
-                        Some(current) if current < before => {
+                        // Never less, nor for less long.
+                        Some((current, until)) if current < before || until < expires_at => {
                             diesel::update(token_revocations::table.find(&user_id))
-                                .set(token_revocations::revoked_before.eq(Stamp(before)))
+                                .set((
+                                    token_revocations::revoked_before
+                                        .eq(Stamp(current.max(before))),
+                                    token_revocations::expires_at.eq(Stamp(until.max(expires_at))),
+                                ))
                                 .execute(conn)
                         }
                         Some(_) => Ok(0),
@@ -107,12 +117,7 @@ impl RevocationStore for DieselRevocationStore {
             .await
     }
 
-    async fn purge_expired(
-        &self,
-        now: DateTime<Utc>,
-        max_token_lifetime: chrono::Duration,
-    ) -> Result<usize, RepositoryError> {
-        let horizon = now - max_token_lifetime;
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RepositoryError> {
         self.database
             .query("DELETE", "revoked_tokens", move |conn| {
                 let tokens = diesel::delete(
@@ -120,8 +125,7 @@ impl RevocationStore for DieselRevocationStore {
                 )
                 .execute(conn)?;
                 let users = diesel::delete(
-                    token_revocations::table
-                        .filter(token_revocations::revoked_before.lt(Stamp(horizon))),
+                    token_revocations::table.filter(token_revocations::expires_at.lt(Stamp(now))),
                 )
                 .execute(conn)?;
                 Ok::<_, diesel::result::Error>(tokens + users)

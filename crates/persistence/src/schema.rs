@@ -38,6 +38,7 @@ diesel::table! {
     token_revocations (user_id) {
         user_id -> Text,
         revoked_before -> Instant,
+        expires_at -> Instant,
     }
 }
 

@@ -154,10 +154,14 @@ impl TokenAuthority for BiscuitAuthority {
             expires_at: from_micros(expires_at).ok_or(AuthenticationError::Malformed)?,
             token: TokenHandle::new(token),
         };
-        if session.expires_at <= now {
+        if session.expires_at <= now || session.issued_at + self.lifetime <= now {
             return Err(AuthenticationError::Expired);
         }
         Ok(session)
+    }
+
+    fn lifetime(&self) -> chrono::Duration {
+        self.lifetime
     }
 }
 

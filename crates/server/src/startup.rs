@@ -37,7 +37,6 @@ pub struct Application {
     shutdown_delay: Duration,
     revocations: Arc<DieselRevocationStore>,
     idempotency: Arc<DieselIdempotencyStore>,
-    token_lifetime: Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -144,7 +143,6 @@ impl Application {
             shutdown_delay: settings.server.shutdown_delay,
             revocations: services.revocations,
             idempotency: services.idempotency,
-            token_lifetime: settings.auth.token_lifetime,
         })
     }
 
@@ -179,7 +177,6 @@ impl Application {
             shutdown_delay,
             revocations,
             idempotency,
-            token_lifetime,
             ..
         } = self;
         let handle = server.handle();
@@ -199,7 +196,7 @@ impl Application {
                 tracing::warn!(%error, "the metrics shutdown task failed");
             }
         };
-        let purging = tokio::spawn(purge_expired(revocations, idempotency, token_lifetime));
+        let purging = tokio::spawn(purge_expired(revocations, idempotency));
         tokio::select! {
             result = &mut server => {
                 purging.abort();
@@ -335,14 +332,11 @@ async fn bootstrap_admin(
 async fn purge_expired(
     revocations: Arc<DieselRevocationStore>,
     idempotency: Arc<DieselIdempotencyStore>,
-    token_lifetime: Duration,
 ) {
-    let lifetime =
-        chrono::Duration::from_std(token_lifetime).unwrap_or(chrono::Duration::hours(24));
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
-        match revocations.purge_expired(SystemClock.now(), lifetime).await {
+        match revocations.purge_expired(SystemClock.now()).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired revocations purged"),
             Err(error) => tracing::warn!(%error, "cannot purge expired revocations"),

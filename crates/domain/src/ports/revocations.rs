@@ -21,22 +21,21 @@ pub trait RevocationStore: Send + Sync {
         expires_at: DateTime<Utc>,
     ) -> Result<(), RepositoryError>;
 
-    /// Revokes every token of the user issued at or before `before`. A later call with
-    /// an earlier instant revokes nothing less.
+    /// Revokes every token of the user issued at or before `before`, until
+    /// `expires_at` (when every such token has expired). A later call with an earlier
+    /// instant revokes nothing less, nor for less long.
     async fn revoke_all(
         &self,
         user_id: UserId,
         before: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<(), RepositoryError>;
 
     /// Whether the session's token is revoked, alone or with all of its user's.
     async fn is_revoked(&self, session: &Session) -> Result<bool, RepositoryError>;
 
-    /// Forgets what no longer matters at `now`: revoked tokens that have expired, and
-    /// user-wide revocations older than `max_token_lifetime`. Returns the rows removed.
-    async fn purge_expired(
-        &self,
-        now: DateTime<Utc>,
-        max_token_lifetime: chrono::Duration,
-    ) -> Result<usize, RepositoryError>;
+    /// Forgets what no longer matters at `now`: every revocation past its own expiry
+    /// (which a later change of the token lifetime does not move). Returns the rows
+    /// removed.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RepositoryError>;
 }

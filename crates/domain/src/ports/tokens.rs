@@ -39,9 +39,15 @@ pub trait TokenAuthority: Send + Sync {
     ) -> Result<IssuedToken, IssueError>;
 
     /// The session a token grants, if its signature is valid and it has not expired.
-    /// Revocation is checked by the caller, against the revocation store.
+    /// A token also expires once it is older than the configured lifetime, so that
+    /// lowering the lifetime shortens the tokens already out. Revocation is checked by
+    /// the caller, against the revocation store.
     fn authenticate(&self, token: &str, now: DateTime<Utc>)
     -> Result<Session, AuthenticationError>;
+
+    /// How long the tokens it issues live: no token it accepts outlives its issue by
+    /// more than this.
+    fn lifetime(&self) -> chrono::Duration;
 }
 
 /// Why a request is refused.

@@ -11,7 +11,15 @@ roster_persistence::backend_tests!(
     revoking_all_covers_tokens_issued_until_then_only,
     revoking_all_never_moves_back,
     purging_forgets_only_what_no_longer_matters,
+    a_revocation_keeps_its_own_expiry,
 );
+
+/// The token lifetime these tests revoke for.
+const LIFETIME_MINUTES: i64 = 15;
+
+fn until(before: DateTime<Utc>) -> DateTime<Utc> {
+    before + Duration::minutes(LIFETIME_MINUTES)
+}
 
 async fn store(backend: Backend) -> Option<(Context, DieselRevocationStore)> {
     let ctx = Context::new(backend).await?;
@@ -66,7 +74,10 @@ async fn revoking_all_covers_tokens_issued_until_then_only(backend: Backend) {
     let after = session(user, cut + Duration::microseconds(1));
     let someone_else = session(UserId::generate(), cut - Duration::minutes(1));
 
-    store.revoke_all(user, cut).await.expect("revoke all");
+    store
+        .revoke_all(user, cut, until(cut))
+        .await
+        .expect("revoke all");
 
     assert!(store.is_revoked(&before).await.expect("query"));
     assert!(store.is_revoked(&at_cut).await.expect("query"));
@@ -85,9 +96,16 @@ async fn revoking_all_never_moves_back(backend: Backend) {
     let cut = now();
     let token = session(user, cut - Duration::seconds(30));
 
-    store.revoke_all(user, cut).await.expect("revoke all");
     store
-        .revoke_all(user, cut - Duration::minutes(1))
+        .revoke_all(user, cut, until(cut))
+        .await
+        .expect("revoke all");
+    store
+        .revoke_all(
+            user,
+            cut - Duration::minutes(1),
+            until(cut - Duration::minutes(1)),
+        )
         .await
         .expect("an older revocation");
 
@@ -119,12 +137,19 @@ async fn purging_forgets_only_what_no_longer_matters(backend: Backend) {
     let old_user = UserId::generate();
     let recent_user = UserId::generate();
     store
-        .revoke_all(old_user, t - lifetime - Duration::seconds(1))
+        .revoke_all(
+            old_user,
+            t - lifetime - Duration::seconds(1),
+            until(t - lifetime - Duration::seconds(1)),
+        )
         .await
         .expect("revoke all");
-    store.revoke_all(recent_user, t).await.expect("revoke all");
+    store
+        .revoke_all(recent_user, t, until(t))
+        .await
+        .expect("revoke all");
 
-    let removed = store.purge_expired(t, lifetime).await.expect("purge");
+    let removed = store.purge_expired(t).await.expect("purge");
 
     assert_eq!(removed, 2);
     assert!(store.is_revoked(&live).await.expect("query"));
@@ -133,5 +158,41 @@ async fn purging_forgets_only_what_no_longer_matters(backend: Backend) {
             .is_revoked(&session(recent_user, t - Duration::seconds(1)))
             .await
             .expect("query")
+    );
+}
+
+/// A revocation lasts until the expiry it was made with, whatever the lifetime is by
+/// the time the purge runs (it used to be purged by the current lifetime, so lowering
+/// it brought revoked tokens back), and a later revocation never shortens it.
+async fn a_revocation_keeps_its_own_expiry(backend: Backend) {
+    let Some((_ctx, store)) = store(backend).await else {
+        return;
+    };
+    let t = now();
+    let user = UserId::generate();
+    // Made 20 minutes ago, when tokens lived 80 minutes.
+    let made = t - Duration::minutes(20);
+    store
+        .revoke_all(user, made, made + Duration::minutes(80))
+        .await
+        .expect("revoke all");
+    // The same cut again, for a shorter time: changes nothing.
+    store
+        .revoke_all(user, made, made + Duration::minutes(1))
+        .await
+        .expect("revoke all");
+    let old_token = Session {
+        expires_at: made + Duration::minutes(79),
+        ..session(user, made - Duration::minutes(1))
+    };
+
+    assert_eq!(store.purge_expired(t).await.expect("purge"), 0);
+    assert!(store.is_revoked(&old_token).await.expect("query"));
+    assert_eq!(
+        store
+            .purge_expired(made + Duration::minutes(81))
+            .await
+            .expect("purge"),
+        1
     );
 }

@@ -260,3 +260,37 @@ fn a_token_that_expires_between_authentication_and_authorisation_is_refused() {
         Err(AccessDenied::Forbidden)
     );
 }
+
+/// Lowering the lifetime shortens the tokens already out: a token lives at most the
+/// current lifetime from its issue, so a revocation kept for that long covers it.
+#[test]
+fn a_lowered_lifetime_shortens_tokens_already_issued() {
+    let key = KeyPair::new();
+    let long = BiscuitAuthority::new(
+        SigningKeys {
+            current: KeyPair::from(&key.private()),
+            current_id: 1,
+            previous: vec![],
+        },
+        Duration::from_secs(60 * 60),
+    )
+    .expect("authority");
+    let token = long
+        .issue(UserId::generate(), Role::Member, now())
+        .expect("issue")
+        .token;
+    let short = authority(key, 1, vec![]);
+    assert_eq!(short.lifetime(), chrono::Duration::minutes(15));
+
+    let within = now() + chrono::Duration::minutes(14);
+    assert!(short.authenticate(&token, within).is_ok());
+    let past = now() + chrono::Duration::minutes(15);
+    assert_eq!(
+        short.authenticate(&token, past).map(|_| ()),
+        Err(Auth::Expired)
+    );
+    assert!(
+        long.authenticate(&token, past).is_ok(),
+        "its own expiry is later"
+    );
+}

@@ -168,7 +168,7 @@ fn migrate_run_status_and_revert() {
 
     let revert = roster(&database, &["migrate", "revert"], &[]);
     let reverted = text(&revert.stdout);
-    assert!(reverted.starts_with("reverted 2026-11-24-"), "{reverted}");
+    assert!(reverted.starts_with("reverted 2026-"), "{reverted}");
     let name = reverted.trim().trim_start_matches("reverted ").to_owned();
     let status = text(&roster(&database, &["migrate", "status"], &[]).stdout);
     assert!(

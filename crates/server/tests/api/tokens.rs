@@ -140,10 +140,18 @@ async fn registration_is_off_unless_enabled(backend: Backend) {
     else {
         return;
     };
-    let created = open
+    let asking = open
         .anonymous
         .post(open.url("/api/v1/auth/register"))
         .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_problem(asking, StatusCode::FORBIDDEN).await;
+    let created = open
+        .anonymous
+        .post(open.url("/api/v1/auth/register"))
+        .json(&json!({ "email": "new@example.com", "name": "Newcomer", "password": PASSWORD }))
         .send()
         .await
         .expect("request");

@@ -15,12 +15,7 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
         .with(eq(id), eq(None))
         .times(1)
         .returning(|_, _| Ok(()));
-    mocks
-        .revocations
-        .expect_revoke_all()
-        .with(eq(id), eq(at(NOW)))
-        .times(1)
-        .returning(|_, _| Ok(()));
+    mocks.revoking_all_once(id);
     let published = mocks.published.clone();
     let counted = mocks.counted.clone();
 
@@ -71,12 +66,7 @@ async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_rev
         .withf(|u| u.password_hash == Some(hash("of-21")) && u.password_changed_at == Some(at(NOW)))
         .times(1)
         .returning(|u| Ok(u.clone()));
-    mocks
-        .revocations
-        .expect_revoke_all()
-        .with(eq(me.id), eq(at(NOW)))
-        .times(1)
-        .returning(|_, _| Ok(()));
+    mocks.revoking_all_once(me.id);
     let service = service(mocks);
     let actor = member(me.id);
 
@@ -137,7 +127,7 @@ async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy(
         .revocations
         .expect_revoke_all()
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let service = service(mocks);
     let admin = Actor::User(Session::fake(UserId::generate(), Role::Admin));
 
@@ -170,12 +160,7 @@ async fn revoking_tokens_needs_admin_and_an_existing_user() -> TestResult {
     let user = stored_user("user@example.com", 1);
     let mut mocks = Mocks::new();
     mocks.finding(&user);
-    mocks
-        .revocations
-        .expect_revoke_all()
-        .with(eq(user.id), eq(at(NOW)))
-        .times(1)
-        .returning(|_, _| Ok(()));
+    mocks.revoking_all_once(user.id);
     service(mocks)
         .revoke_tokens(&Actor::System, user.id)
         .await?;

@@ -21,12 +21,7 @@ async fn replace_writes_over_the_read_version_and_disabling_revokes_tokens() -> 
                 ..u.clone()
             })
         });
-    mocks
-        .revocations
-        .expect_revoke_all()
-        .with(eq(id), eq(at(NOW)))
-        .times(1)
-        .returning(|_, _| Ok(()));
+    mocks.revoking_all_once(id);
 
     let user = service(mocks)
         .replace(

@@ -1,0 +1,2 @@
+DROP INDEX token_revocations_expires_at;
+ALTER TABLE token_revocations DROP COLUMN expires_at;
