@@ -38,12 +38,14 @@ const REPLAYED_HEADERS: [header::HeaderName; 4] = [
 ];
 
 /// The store, and the secret that keys request fingerprints: bodies hold passwords,
-/// so only a keyed hash of them is ever stored.
+/// so only a keyed hash of them is ever stored. The secret is the store's own (shared
+/// by every replica), read once, when the first keyed request comes: the database may
+/// not be migrated yet when the server starts.
 #[derive(Clone)]
 pub struct Idempotency {
     store: Arc<dyn IdempotencyStore>,
-    /// HMAC-SHA256, already keyed; cloned for each fingerprint.
-    mac: Hmac<Sha256>,
+    /// HMAC-SHA256, keyed with the store's secret; cloned for each fingerprint.
+    mac: Arc<tokio::sync::OnceCell<Hmac<Sha256>>>,
 }
 
 impl fmt::Debug for Idempotency {
@@ -53,10 +55,31 @@ impl fmt::Debug for Idempotency {
 }
 
 impl Idempotency {
-    pub fn new(store: Arc<dyn IdempotencyStore>, secret: [u8; 32]) -> anyhow::Result<Self> {
-        let mac = Hmac::<Sha256>::new_from_slice(&secret)
-            .map_err(|e| anyhow::anyhow!("cannot key the idempotency fingerprints: {e}"))?;
-        Ok(Self { store, mac })
+    pub fn new(store: Arc<dyn IdempotencyStore>) -> Self {
+        Self {
+            store,
+            mac: Arc::default(),
+        }
+    }
+
+    /// The keyed MAC: the store's secret, or a fresh random one that becomes it.
+    async fn keyed(&self) -> Result<Hmac<Sha256>, ApiError> {
+        let mac = self
+            .mac
+            .get_or_try_init(|| async {
+                let mut candidate = [0_u8; 32];
+                getrandom::fill(&mut candidate).map_err(|e| {
+                    ApiError::Internal(anyhow::anyhow!("no randomness for a secret: {e}"))
+                })?;
+                let secret = self.store.fingerprint_secret(candidate).await?;
+                Hmac::<Sha256>::new_from_slice(&secret).map_err(|e| {
+                    ApiError::Internal(anyhow::anyhow!(
+                        "cannot key the idempotency fingerprints: {e}"
+                    ))
+                })
+            })
+            .await?;
+        Ok(mac.clone())
     }
 
     /// Runs `handle` once per (caller, key): a retry with the same body gets the first
@@ -82,7 +105,7 @@ impl Idempotency {
             scope: scope(request, actor),
             key,
         };
-        let fingerprint = self.fingerprint(request, body);
+        let fingerprint = Self::fingerprint(self.keyed().await?, request, body);
         let now = chrono::Utc::now();
         let reservation = self
             .store
@@ -144,8 +167,7 @@ impl Idempotency {
     }
 
     /// A keyed hash of the method, the path and the body.
-    fn fingerprint(&self, request: &HttpRequest, body: &[u8]) -> String {
-        let mut mac = self.mac.clone();
+    fn fingerprint(mut mac: Hmac<Sha256>, request: &HttpRequest, body: &[u8]) -> String {
         for part in [
             request.method().as_str().as_bytes(),
             request.path().as_bytes(),

@@ -8,7 +8,10 @@ use roster_domain::ports::{
 };
 
 use crate::{
-    connection::DbConnection, database::Database, instant::Stamp, schema::idempotency_keys,
+    connection::DbConnection,
+    database::Database,
+    instant::Stamp,
+    schema::{idempotency_keys, idempotency_secret},
 };
 
 /// The `idempotency_keys` table.
@@ -208,5 +211,31 @@ impl IdempotencyStore for DieselIdempotencyStore {
                 .execute(conn)
             })
             .await
+    }
+
+    async fn fingerprint_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], RepositoryError> {
+        let stored = self
+            .database
+            .query("UPSERT", "idempotency_secret", move |conn| {
+                conn.execute_natively(
+                    diesel::insert_into(idempotency_secret::table)
+                        .values((
+                            idempotency_secret::id.eq(1_i16),
+                            idempotency_secret::secret.eq(candidate.to_vec()),
+                        ))
+                        .on_conflict_do_nothing(),
+                )?;
+                idempotency_secret::table
+                    .find(1_i16)
+                    .select(idempotency_secret::secret)
+                    .first::<Vec<u8>>(conn)
+            })
+            .await?;
+        <[u8; 32]>::try_from(stored.as_slice()).map_err(|_| {
+            RepositoryError::Unexpected(anyhow::anyhow!(
+                "the stored idempotency secret is {} bytes, not 32",
+                stored.len()
+            ))
+        })
     }
 }

@@ -58,6 +58,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::{Binary, SmallInt};
+
+    idempotency_secret (id) {
+        id -> SmallInt,
+        secret -> Binary,
+    }
+}
+
 diesel::define_sql_function! {
     /// SQL's `lower`, as in the unique index `users_email_unique`, which it lets
     /// look-ups by e-mail use.

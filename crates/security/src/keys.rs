@@ -16,20 +16,6 @@ pub struct SigningKeys {
     pub previous: Vec<(u32, PublicKey)>,
 }
 
-impl SigningKeys {
-    /// A 32-byte secret for another purpose, derived from the current private key
-    /// (HMAC-SHA256 of `purpose`): every replica with the same key derives the same
-    /// secret, and it reveals nothing about the key.
-    pub fn derive_secret(&self, purpose: &str) -> anyhow::Result<[u8; 32]> {
-        use hmac::{Hmac, Mac as _};
-        let private = self.current.private().to_bytes();
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&private)
-            .map_err(|e| anyhow!("cannot key HMAC-SHA256: {e}"))?;
-        mac.update(purpose.as_bytes());
-        Ok(mac.finalize().into_bytes().into())
-    }
-}
-
 /// A private key as `ed25519-private/<hex>` (what `roster keygen` prints) or bare hex.
 pub fn parse_private_key(text: &str) -> anyhow::Result<KeyPair> {
     let text = text.trim();

@@ -118,10 +118,7 @@ impl Application {
             readiness: readiness.clone(),
             trusted_proxies: TrustedProxies(settings.server.trusted_proxies.clone()),
             api: settings.api,
-            idempotency: Idempotency::new(
-                services.idempotency.clone(),
-                services.fingerprint_secret,
-            )?,
+            idempotency: Idempotency::new(services.idempotency.clone()),
             password_policy: PasswordPolicy::new(settings.auth.password_min_length),
             observability: Observability::new(
                 &meter,
@@ -254,14 +251,11 @@ struct Services {
     auth: AuthService,
     revocations: Arc<DieselRevocationStore>,
     idempotency: Arc<DieselIdempotencyStore>,
-    /// Keys the fingerprints of idempotent requests.
-    fingerprint_secret: [u8; 32],
 }
 
 impl Services {
     fn build(settings: &Settings, database: &Database, meter: &Meter) -> anyhow::Result<Self> {
         let keys = settings.auth.signing_keys()?;
-        let fingerprint_secret = keys.derive_secret("roster idempotency fingerprints")?;
         let authority = Arc::new(BiscuitAuthority::new(keys, settings.auth.token_lifetime)?);
         let revocations = Arc::new(DieselRevocationStore::new(database.clone()));
         let ports = Ports {
@@ -285,7 +279,6 @@ impl Services {
             auth,
             revocations,
             idempotency: Arc::new(DieselIdempotencyStore::new(database.clone())),
-            fingerprint_secret,
         })
     }
 }

@@ -65,4 +65,9 @@ pub trait IdempotencyStore: Send + Sync {
 
     /// Forgets every record that expired before `now`; returns how many.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RepositoryError>;
+
+    /// The secret that keys request fingerprints: the stored one, or `candidate`,
+    /// stored first when there is none yet. So every replica uses the same one, across
+    /// restarts and rotations of the signing key.
+    async fn fingerprint_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], RepositoryError>;
 }

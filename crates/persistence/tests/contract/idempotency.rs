@@ -10,6 +10,7 @@ roster_persistence::backend_tests!(
     a_key_is_reserved_once_then_replayed_byte_for_byte,
     keys_are_scoped_and_released_reservations_free_the_key,
     expired_and_abandoned_records_are_taken_over_and_purged,
+    the_fingerprint_secret_is_the_first_one_stored,
 );
 
 fn key(scope: &str, key: &str) -> IdempotencyKey {
@@ -174,4 +175,25 @@ async fn reserve_at(
         )
         .await
         .expect("reserve")
+}
+
+/// Every replica (here: two stores on one database, as two processes would be) gets the
+/// secret the first one stored, whatever candidate each brings.
+async fn the_fingerprint_secret_is_the_first_one_stored(backend: Backend) {
+    let Some(ctx) = Context::new(backend).await else {
+        return;
+    };
+    let first = DieselIdempotencyStore::new(ctx.database.clone());
+    let second = DieselIdempotencyStore::new(ctx.database.clone());
+
+    let stored = first.fingerprint_secret([7; 32]).await.expect("secret");
+    assert_eq!(stored, [7; 32]);
+    assert_eq!(
+        second.fingerprint_secret([9; 32]).await.expect("secret"),
+        [7; 32]
+    );
+    assert_eq!(
+        first.fingerprint_secret([1; 32]).await.expect("secret"),
+        [7; 32]
+    );
 }

@@ -15,6 +15,7 @@ roster_persistence::backend_tests!(
     a_request_still_running_is_409,
     registration_is_idempotent_too,
     an_anonymous_callers_refusals_are_not_kept,
+    a_retry_is_replayed_across_a_signing_key_rotation,
 );
 
 async fn post(
@@ -244,5 +245,55 @@ async fn an_anonymous_callers_refusals_are_not_kept(backend: Backend) {
         "the key was not kept"
     );
     assert_eq!(users_named(&app, "fix@example.com").await, 1);
+    app.stop().await.expect("clean stop");
+}
+
+/// The fingerprints are keyed by a secret of the database's own, not by the token
+/// signing key: a retry that reaches a replica already on a new key (after a rotation)
+/// is replayed, not refused as another request (422).
+async fn a_retry_is_replayed_across_a_signing_key_rotation(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body =
+        format!(r#"{{"email":"rotated@example.com","name":"Rotated","password":"{PASSWORD}"}}"#);
+    let first = post(&app, &app.client, "/api/v1/users", "rotation-1", &body).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_bytes = first.bytes().await.expect("body");
+
+    // The same database behind a server with another signing key.
+    let mut rotated = app.settings.clone();
+    rotated.auth.private_key = Some(roster_security::generate_key_pair().0);
+    let application = roster_server::Application::build(&rotated)
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let shutdown = application.shutdown_trigger();
+    let server = tokio::spawn(application.run_until_stopped());
+    let login: Value = app
+        .anonymous
+        .post(format!("{address}/api/v1/auth/token"))
+        .json(&json!({ "email": crate::helpers::ADMIN_EMAIL, "password": crate::helpers::ADMIN_PASSWORD }))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["access_token"].as_str().expect("token");
+    let retry = TestApp::client_with(token)
+        .post(format!("{address}/api/v1/users"))
+        .header("idempotency-key", "rotation-1")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.bytes().await.expect("body"), first_bytes);
+
+    shutdown.trigger();
+    server.await.expect("task").expect("clean stop");
     app.stop().await.expect("clean stop");
 }
