@@ -112,19 +112,19 @@ impl AuthService {
         password: &Password,
         client: IpAddr,
     ) -> Result<IssuedToken, LoginError> {
-        let account = ThrottleKey::Account(email.trim().to_lowercase());
-        let keys = [ThrottleKey::Client(client), account.clone()];
+        let email = Email::parse(email).ok();
+        let keys = login_keys(email.as_ref(), client);
         let now = self.ports.clock.now();
         self.ports
             .throttle
-            .check(&keys, now)
+            .admit(&keys, now)
             .map_err(|throttled| LoginError::Throttled {
                 retry_after: throttled.retry_after,
             })?;
 
-        let user = match Email::parse(email) {
-            Ok(email) => self.ports.users.find_by_email(&email).await?,
-            Err(_) => None,
+        let user = match &email {
+            Some(email) => self.ports.users.find_by_email(email).await?,
+            None => None,
         };
         let credential = user
             .as_ref()
@@ -141,8 +141,8 @@ impl AuthService {
             self.ports.hasher.verify_dummy(password).await?;
             None
         };
+        // A failure was counted when the attempt was admitted.
         let Some((user, outdated)) = verdict else {
-            self.ports.throttle.record_failure(&keys, now);
             return Err(LoginError::InvalidCredentials);
         };
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
@@ -155,7 +155,7 @@ impl AuthService {
             .users
             .record_login(user.id, now, rehashed)
             .await?;
-        self.ports.throttle.record_success(&account);
+        self.ports.throttle.succeeded(&keys, now);
         self.ports
             .tokens
             .issue(user.id, user.role, now)
@@ -203,15 +203,24 @@ impl AuthService {
     }
 
     /// Creates an active member on the public registration endpoint, when enabled.
-    /// Asking for another role or status is `Forbidden`, not quietly ignored.
+    /// Asking for another role or status is `Forbidden`, not quietly ignored; each
+    /// registration counts against the client's hashing budget.
     #[tracing::instrument(name = "auth.register", skip_all)]
-    pub async fn register(&self, new: NewUser) -> Result<Option<User>, UsersError> {
+    pub async fn register(&self, new: NewUser, client: IpAddr) -> Result<Option<User>, UsersError> {
         if !self.allow_registration {
             return Ok(None);
         }
         if new.role != Role::Member || new.status != Status::Active {
             return Err(UsersError::Forbidden);
         }
+        // Each registration costs a hash: counted against the client's budget.
+        let hashes = [ThrottleKey::Hashes(ThrottleKey::client_address(client))];
+        self.ports
+            .throttle
+            .admit(&hashes, self.ports.clock.now())
+            .map_err(|throttled| UsersError::Throttled {
+                retry_after: throttled.retry_after,
+            })?;
         self.users.create(&Actor::System, new).await.map(Some)
     }
 
@@ -228,6 +237,21 @@ impl AuthService {
         };
         self.users.create(&Actor::System, admin).await.map(Some)
     }
+}
+
+/// What a login attempt counts against: the client, and, when the address can be an
+/// account at all, that account from this client and from anywhere; and the hash it
+/// costs. (An address that cannot parse names no account, and is not kept as a key:
+/// keys stay small whatever a client sends.)
+pub(crate) fn login_keys(email: Option<&Email>, client: IpAddr) -> Vec<ThrottleKey> {
+    let client = ThrottleKey::client_address(client);
+    let mut keys = vec![ThrottleKey::Client(client), ThrottleKey::Hashes(client)];
+    if let Some(email) = email {
+        let account = email.as_str().to_lowercase();
+        keys.push(ThrottleKey::AccountFromClient(account.clone(), client));
+        keys.push(ThrottleKey::Account(account));
+    }
+    keys
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
 
 /// "Now" in every test.
 pub(crate) const NOW: i64 = 60;
+/// The client address of every request in tests.
+pub(crate) const CLIENT: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
 /// The token lifetime the mocked authority reports.
 pub(crate) const TOKEN_LIFETIME_MINUTES: i64 = 15;
 

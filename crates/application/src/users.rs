@@ -29,6 +29,10 @@ pub enum UsersError {
     /// user `id` is `current`.
     #[error("the user's version is {current}, not the expected one")]
     PreconditionFailed { id: UserId, current: u64 },
+    /// Too many recent attempts (password hashes, or wrong current passwords) from
+    /// this client or against this account.
+    #[error("too many attempts; retry in {retry_after:?}")]
+    Throttled { retry_after: std::time::Duration },
     /// The change would leave no active administrator; nothing changed.
     #[error("the last active administrator cannot be demoted, disabled or deleted")]
     LastAdmin,

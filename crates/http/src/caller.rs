@@ -84,27 +84,65 @@ impl TrustedProxies {
     }
 
     /// The peer address, unless the peer is a trusted proxy: then the right-most
-    /// `X-Forwarded-For` entry that is not itself a trusted proxy.
+    /// `X-Forwarded-For` entry that is not itself a trusted proxy. Entries may carry a
+    /// port (`192.0.2.1:4711`, `[2001:db8::1]:4711`), which is ignored. An entry that
+    /// reads as no address at all ends the walk at the hop that wrote it: the client
+    /// cannot choose its address by sending garbage for the proxy to pass on.
     pub(crate) fn client_address(&self, request: &HttpRequest) -> Option<IpAddr> {
         let peer = request.peer_addr()?.ip();
         if !self.trusts(peer) {
             return Some(peer);
         }
-        let forwarded: Vec<IpAddr> = request
+        let entries: Vec<String> = request
             .headers()
             .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .filter_map(|entry| entry.trim().parse().ok())
+            .map(|value| value.to_str().map_or_else(|_| String::new(), str::to_owned))
+            .flat_map(|value| {
+                value
+                    .split(',')
+                    .map(|entry| entry.trim().to_owned())
+                    .collect::<Vec<_>>()
+            })
             .collect();
-        Some(
-            forwarded
-                .into_iter()
-                .rev()
-                .find(|address| !self.trusts(*address))
-                .unwrap_or(peer),
-        )
+        let mut client = peer;
+        for entry in entries.iter().rev() {
+            let Some(address) = forwarded_address(entry) else {
+                break;
+            };
+            client = address;
+            if !self.trusts(address) {
+                break;
+            }
+        }
+        Some(client)
     }
+}
+
+/// An `X-Forwarded-For` entry's address: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,
+/// `[2001:db8::1]` or `[2001:db8::1]:4711`.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(|inner| inner.parse().ok())
+        })
+}
+
+/// The client's address as the configured trusted proxies let it be known: what
+/// throttles count against.
+pub(crate) fn client_of(request: &HttpRequest) -> Result<IpAddr, ApiError> {
+    let default = TrustedProxies::default();
+    let proxies = request
+        .app_data::<actix_web::web::Data<TrustedProxies>>()
+        .map_or(&default, |data| data.get_ref());
+    proxies
+        .client_address(request)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the request has no peer address")))
 }
 
 #[cfg(test)]
@@ -122,6 +160,51 @@ mod tests {
             .peer_addr(peer.parse().unwrap_or_else(|e| panic!("{e}")))
             .insert_header(("x-forwarded-proto", proto))
             .to_http_request()
+    }
+
+    fn forwarded(peer: &str, chain: &str) -> HttpRequest {
+        TestRequest::default()
+            .peer_addr(peer.parse().unwrap_or_else(|e| panic!("{e}")))
+            .insert_header(("x-forwarded-for", chain))
+            .to_http_request()
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_hop_and_garbage_ends_the_walk() {
+        let proxies = proxies();
+        let client = |peer: &str, chain: &str| {
+            proxies
+                .client_address(&forwarded(peer, chain))
+                .map(|a| a.to_string())
+        };
+        let some = |text: &str| Some(text.to_owned());
+        // An untrusted peer is the client, whatever it forwards.
+        assert_eq!(client("192.0.2.9:1", "203.0.113.5"), some("192.0.2.9"));
+        assert_eq!(client("10.0.0.1:1", "203.0.113.5"), some("203.0.113.5"));
+        assert_eq!(
+            client("10.0.0.1:1", "198.51.100.1, 203.0.113.5, 10.0.0.2"),
+            some("203.0.113.5")
+        );
+        // Ports are allowed.
+        assert_eq!(
+            client("10.0.0.1:1", "203.0.113.5:4711"),
+            some("203.0.113.5")
+        );
+        assert_eq!(
+            client("10.0.0.1:1", "[2001:db8::7]:4711"),
+            some("2001:db8::7")
+        );
+        assert_eq!(client("10.0.0.1:1", "[2001:db8::7]"), some("2001:db8::7"));
+        // What the client wrote left of an unreadable entry is not believed: the walk
+        // stops at the proxy that passed the garbage on.
+        assert_eq!(
+            client("10.0.0.1:1", "198.51.100.1, garbage"),
+            some("10.0.0.1")
+        );
+        assert_eq!(
+            client("10.0.0.1:1", "198.51.100.1, bad, 10.0.0.2"),
+            some("10.0.0.2")
+        );
     }
 
     #[test]

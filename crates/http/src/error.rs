@@ -56,8 +56,8 @@ pub enum ApiError {
     /// Authenticated but not allowed (403).
     #[error("{0}")]
     Forbidden(String),
-    /// Too many failed logins (429).
-    #[error("too many failed logins; retry in {retry_after_secs} s")]
+    /// Too many attempts: failed logins or password hashes (429).
+    #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     EmailTaken(String),
@@ -95,6 +95,9 @@ impl From<UsersError> for ApiError {
             }
             UsersError::Conflict => Self::Conflict(error.to_string()),
             UsersError::LastAdmin => Self::LastAdmin,
+            UsersError::Throttled { retry_after } => Self::TooManyRequests {
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
             UsersError::PreconditionFailed { id, current } => {
                 Self::PreconditionFailed { id, current }
             }

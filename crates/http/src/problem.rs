@@ -81,10 +81,9 @@ impl ApiError {
                 "Invalid credentials",
             ),
             Self::Forbidden(_) => ("urn:roster:problem:forbidden", "Forbidden"),
-            Self::TooManyRequests { .. } => (
-                "urn:roster:problem:too-many-attempts",
-                "Too many failed logins",
-            ),
+            Self::TooManyRequests { .. } => {
+                ("urn:roster:problem:too-many-attempts", "Too many attempts")
+            }
             Self::UnsupportedMediaType(_) => ("about:blank", "Unsupported Media Type"),
             Self::PayloadTooLarge { .. } => ("about:blank", "Payload Too Large"),
             Self::NotFound(_) => ("about:blank", "Not Found"),

@@ -1,27 +1,38 @@
-//! [`InMemoryLoginThrottle`]: failed logins per client and per account, in a sliding
-//! window, in this process's memory.
+//! [`InMemoryLoginThrottle`]: attempts per client, per account (from one client and
+//! from all), and password hashes per client, in a sliding window, in this process's
+//! memory, for at most a bounded number of keys.
 
 use std::{
-    collections::{HashMap, VecDeque},
-    sync::{Mutex, PoisonError},
+    collections::VecDeque,
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
+use moka::sync::Cache;
 use roster_domain::ports::{LoginThrottle, ThrottleKey, Throttled};
 use serde::{Deserialize, Serialize};
 
-/// Thresholds for failed logins.
+/// Thresholds for attempts.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThrottleSettings {
-    /// How far back failures count.
+    /// How far back attempts count.
     #[serde(with = "humantime_serde")]
     pub window: Duration,
-    /// Failures from one client address within the window before it gets 429.
+    /// Failed logins from one client (an IPv6 /64) within the window before it gets 429.
     pub max_failures_per_client: usize,
-    /// Failures against one account within the window before it gets 429.
+    /// Failed logins against one account from one client before that client gets 429
+    /// for that account (its owner elsewhere is not locked out).
+    pub max_failures_per_account_from_client: usize,
+    /// Failed logins against one account from all clients before it gets 429 (guessing
+    /// spread over many addresses).
     pub max_failures_per_account: usize,
+    /// Password hashes (logins, registrations, password changes) one client may ask for.
+    pub max_hashes_per_client: usize,
+    /// Keys tracked at most; past it the least useful are forgotten first (moka's
+    /// `TinyLFU`), so flooding new keys cannot grow memory or evict busy ones cheaply.
+    pub max_tracked_keys: u64,
 }
 
 impl Default for ThrottleSettings {
@@ -29,88 +40,124 @@ impl Default for ThrottleSettings {
         Self {
             window: Duration::from_secs(15 * 60),
             max_failures_per_client: 20,
-            max_failures_per_account: 5,
+            max_failures_per_account_from_client: 5,
+            max_failures_per_account: 50,
+            max_hashes_per_client: 100,
+            max_tracked_keys: 100_000,
         }
     }
 }
 
-/// Above this many keys, keys whose failures have all left the window are dropped.
-const SWEEP_ABOVE: usize = 10_000;
+/// The attempts of one key, newest last, at most as many as its limit.
+type Attempts = Arc<Mutex<VecDeque<DateTime<Utc>>>>;
 
-/// The failures of each key, newest last, at most as many as its limit.
-#[derive(Debug)]
+/// The attempts of each key.
 pub struct InMemoryLoginThrottle {
     settings: ThrottleSettings,
     window: chrono::Duration,
-    failures: Mutex<HashMap<ThrottleKey, VecDeque<DateTime<Utc>>>>,
+    attempts: Cache<ThrottleKey, Attempts>,
+    /// Held while admitting or settling, so that checking every key and counting the
+    /// attempt against each is one step.
+    admission: Mutex<()>,
+}
+
+impl std::fmt::Debug for InMemoryLoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemoryLoginThrottle")
+            .field("settings", &self.settings)
+            .field("tracked", &self.attempts.entry_count())
+            .finish_non_exhaustive()
+    }
 }
 
 impl InMemoryLoginThrottle {
     pub fn new(settings: ThrottleSettings) -> anyhow::Result<Self> {
         let window = chrono::Duration::from_std(settings.window)?;
+        let attempts = Cache::builder()
+            .max_capacity(settings.max_tracked_keys.max(1))
+            // A key untouched for a whole window holds nothing that still counts.
+            .time_to_idle(settings.window)
+            .build();
         Ok(Self {
             settings,
             window,
-            failures: Mutex::new(HashMap::new()),
+            attempts,
+            admission: Mutex::new(()),
         })
     }
 
     fn limit(&self, key: &ThrottleKey) -> usize {
         match key {
             ThrottleKey::Client(_) => self.settings.max_failures_per_client,
+            ThrottleKey::AccountFromClient(..) => {
+                self.settings.max_failures_per_account_from_client
+            }
             ThrottleKey::Account(_) => self.settings.max_failures_per_account,
+            ThrottleKey::Hashes(_) => self.settings.max_hashes_per_client,
         }
         .max(1)
+    }
+
+    /// How long until `key` is below its limit at `now`; `None` when it is already.
+    fn wait(&self, key: &ThrottleKey, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        let attempts = self.attempts.get(key)?;
+        let times = attempts.lock().unwrap_or_else(PoisonError::into_inner);
+        let horizon = now - self.window;
+        let recent: Vec<_> = times.iter().filter(|t| **t > horizon).collect();
+        let limit = self.limit(key);
+        // Throttled until the oldest attempt that keeps the count at the limit leaves
+        // the window.
+        (recent.len() >= limit).then(|| *recent[recent.len() - limit] + self.window - now)
     }
 }
 
 impl LoginThrottle for InMemoryLoginThrottle {
-    fn check(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled> {
-        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let horizon = now - self.window;
-        let wait = keys
-            .iter()
-            .filter_map(|key| {
-                let times = failures.get(key)?;
-                let recent: Vec<_> = times.iter().filter(|t| **t > horizon).collect();
-                // Throttled until the oldest failure that keeps the count at the limit
-                // leaves the window.
-                (recent.len() >= self.limit(key))
-                    .then(|| *recent[recent.len() - self.limit(key)] + self.window - now)
-            })
-            .max();
-        match wait {
-            Some(wait) => Err(Throttled {
+    fn admit(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled> {
+        let _admission = self
+            .admission
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(wait) = keys.iter().filter_map(|key| self.wait(key, now)).max() {
+            return Err(Throttled {
                 retry_after: wait
                     .to_std()
                     .unwrap_or(Duration::from_secs(1))
                     .max(Duration::from_secs(1)),
-            }),
-            None => Ok(()),
+            });
         }
-    }
-
-    fn record_failure(&self, keys: &[ThrottleKey], now: DateTime<Utc>) {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         for key in keys {
             let limit = self.limit(key);
-            let times = failures.entry(key.clone()).or_default();
+            let attempts = self.attempts.get_with(key.clone(), Attempts::default);
+            let mut times = attempts.lock().unwrap_or_else(PoisonError::into_inner);
             times.push_back(now);
             while times.len() > limit {
                 times.pop_front();
             }
         }
-        if failures.len() > SWEEP_ABOVE {
-            let horizon = now - self.window;
-            failures.retain(|_, times| times.back().is_some_and(|t| *t > horizon));
-        }
+        Ok(())
     }
 
-    fn record_success(&self, account: &ThrottleKey) {
-        self.failures
+    fn succeeded(&self, keys: &[ThrottleKey], admitted_at: DateTime<Utc>) {
+        let _admission = self
+            .admission
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(account);
+            .unwrap_or_else(PoisonError::into_inner);
+        for key in keys {
+            match key {
+                ThrottleKey::Hashes(_) => {}
+                ThrottleKey::Account(_) | ThrottleKey::AccountFromClient(..) => {
+                    self.attempts.invalidate(key);
+                }
+                ThrottleKey::Client(_) => {
+                    if let Some(attempts) = self.attempts.get(key) {
+                        let mut times = attempts.lock().unwrap_or_else(PoisonError::into_inner);
+                        if let Some(at) = times.iter().rposition(|t| *t == admitted_at) {
+                            times.remove(at);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -124,7 +171,10 @@ mod tests {
         InMemoryLoginThrottle::new(ThrottleSettings {
             window: Duration::from_secs(60),
             max_failures_per_client: 4,
-            max_failures_per_account: 2,
+            max_failures_per_account_from_client: 2,
+            max_failures_per_account: 3,
+            max_hashes_per_client: 6,
+            max_tracked_keys: 1_000,
         })
         .expect("throttle")
     }
@@ -133,42 +183,60 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("time")
     }
 
-    const CLIENT: ThrottleKey = ThrottleKey::Client(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 9));
 
-    fn account(name: &str) -> ThrottleKey {
-        ThrottleKey::Account(name.to_owned())
+    /// The keys of a login to `account` from `client`.
+    fn login(account: &str, client: IpAddr) -> Vec<ThrottleKey> {
+        vec![
+            ThrottleKey::Client(client),
+            ThrottleKey::AccountFromClient(account.to_owned(), client),
+            ThrottleKey::Account(account.to_owned()),
+            ThrottleKey::Hashes(client),
+        ]
+    }
+
+    fn waits(seconds: u64) -> Result<(), Throttled> {
+        Err(Throttled {
+            retry_after: Duration::from_secs(seconds),
+        })
     }
 
     #[test]
-    fn an_account_is_throttled_at_its_limit_until_the_window_slides_on() {
+    fn an_account_is_throttled_for_one_client_until_the_window_slides_on() {
         let throttle = throttle();
-        let keys = [CLIENT, account("ada@example.com")];
-        throttle.record_failure(&keys, at(0));
-        assert_eq!(throttle.check(&keys, at(1)), Ok(()));
-        throttle.record_failure(&keys, at(10));
+        let keys = login("ada@example.com", CLIENT);
+        assert_eq!(throttle.admit(&keys, at(0)), Ok(()));
+        assert_eq!(throttle.admit(&keys, at(10)), Ok(()));
 
+        assert_eq!(throttle.admit(&keys, at(11)), waits(49));
+        assert_eq!(throttle.admit(&keys, at(59)), waits(1));
         assert_eq!(
-            throttle.check(&keys, at(11)),
-            Err(Throttled {
-                retry_after: Duration::from_secs(49)
-            })
-        );
-        assert_eq!(
-            throttle.check(&keys, at(59)),
-            Err(Throttled {
-                retry_after: Duration::from_secs(1)
-            })
-        );
-        assert_eq!(
-            throttle.check(&keys, at(60)),
+            throttle.admit(&keys, at(60)),
             Ok(()),
-            "the first failure left the window"
+            "the first left the window"
         );
-        let other_account = [CLIENT, account("grace@example.com")];
+        // The owner, from elsewhere, still gets in.
         assert_eq!(
-            throttle.check(&other_account, at(11)),
-            Ok(()),
-            "the client is below its own limit"
+            throttle.admit(&login("ada@example.com", OTHER), at(61)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn an_account_guessed_from_many_clients_is_throttled_for_all() {
+        let throttle = throttle();
+        for (i, last) in [1_u8, 2, 3].into_iter().enumerate() {
+            let client = IpAddr::V4(Ipv4Addr::new(203, 0, 113, last));
+            let when = at(i64::try_from(i).expect("small"));
+            assert_eq!(
+                throttle.admit(&login("ada@example.com", client), when),
+                Ok(())
+            );
+        }
+        assert_eq!(
+            throttle.admit(&login("ada@example.com", OTHER), at(5)),
+            waits(55)
         );
     }
 
@@ -176,33 +244,63 @@ mod tests {
     fn a_client_guessing_many_accounts_is_throttled() {
         let throttle = throttle();
         for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
-            throttle.record_failure(
-                &[CLIENT, account(name)],
-                at(i64::try_from(i).expect("small")),
-            );
+            let when = at(i64::try_from(i).expect("small"));
+            assert_eq!(throttle.admit(&login(name, CLIENT), when), Ok(()));
         }
-        let result = throttle.check(&[CLIENT, account("e")], at(5));
-        assert_eq!(
-            result,
-            Err(Throttled {
-                retry_after: Duration::from_secs(55)
-            })
-        );
+        assert_eq!(throttle.admit(&login("e", CLIENT), at(5)), waits(55));
     }
 
     #[test]
-    fn success_clears_the_account_but_not_the_client() {
+    fn success_takes_its_attempt_back_and_clears_the_account_but_hashes_still_count() {
         let throttle = throttle();
-        let ada = account("ada@example.com");
-        for i in 0..3 {
-            throttle.record_failure(&[CLIENT, ada.clone()], at(i));
+        let keys = login("ada@example.com", CLIENT);
+        assert_eq!(throttle.admit(&keys, at(0)), Ok(()));
+        throttle.succeeded(&keys, at(0));
+        for second in 1..=5 {
+            assert_eq!(throttle.admit(&keys, at(second)), Ok(()), "{second}");
+            throttle.succeeded(&keys, at(second));
         }
-        throttle.record_success(&ada);
-        assert_eq!(throttle.check(std::slice::from_ref(&ada), at(4)), Ok(()));
-        throttle.record_failure(&[CLIENT], at(5));
+        // Six hashes within the window: the seventh waits, success or not.
+        assert_eq!(throttle.admit(&keys, at(6)), waits(54));
+    }
+
+    /// Concurrent attempts are counted as they are admitted: of many at once, only as
+    /// many as the limit get through, not all of them before any fails.
+    #[test]
+    fn concurrent_attempts_cannot_overrun_the_limit() {
+        let throttle = Arc::new(throttle());
+        let admitted: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..32)
+                .map(|_| {
+                    let throttle = Arc::clone(&throttle);
+                    scope.spawn(move || {
+                        usize::from(
+                            throttle
+                                .admit(&login("ada@example.com", CLIENT), at(0))
+                                .is_ok(),
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        });
+        assert_eq!(admitted, 2);
+    }
+
+    /// A flood of distinct keys does not grow the table past its bound.
+    #[test]
+    fn the_number_of_keys_is_bounded() {
+        let throttle = throttle();
+        for i in 0..5_000_u32 {
+            let account = format!("guess-{i}@example.com");
+            let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+            let _ = throttle.admit(&login(&account, client), at(0));
+        }
+        throttle.attempts.run_pending_tasks();
         assert!(
-            throttle.check(&[CLIENT], at(6)).is_err(),
-            "the client still has its failures"
+            throttle.attempts.entry_count() <= 1_000,
+            "{}",
+            throttle.attempts.entry_count()
         );
     }
 }

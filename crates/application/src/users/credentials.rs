@@ -1,8 +1,10 @@
 //! Password changes and token revocation.
 
+use std::net::IpAddr;
+
 use roster_domain::{
     Actor, Operation, Password, Resource, Role, UserId,
-    ports::{PasswordCheck, UpdateUserError},
+    ports::{PasswordCheck, ThrottleKey, UpdateUserError},
 };
 
 use super::{UserService, UsersError};
@@ -10,6 +12,11 @@ use super::{UserService, UsersError};
 impl UserService {
     /// Sets a new password and revokes every token issued until now. The user must give
     /// the current password; an administrator (or the system) need not.
+    ///
+    /// The new password's rules are checked first, so a wrong current password gets
+    /// the same answer whatever the new one is; and each attempt counts against the
+    /// client's hashing budget and, when the current password is checked, against the
+    /// account as a login would (so a stolen token is no password oracle).
     #[tracing::instrument(name = "users.change_password", skip_all, fields(actor = %actor.label(), user.id = %id))]
     pub async fn change_password(
         &self,
@@ -17,6 +24,7 @@ impl UserService {
         id: UserId,
         current: Option<Password>,
         new: Password,
+        client: IpAddr,
     ) -> Result<(), UsersError> {
         self.authorize(actor, Operation::Write, Resource::User(id))?;
         let user = self
@@ -25,7 +33,22 @@ impl UserService {
             .find(id)
             .await?
             .ok_or(UsersError::NotFound(id))?;
+        self.policy
+            .check(&new, &user.email)
+            .map_err(|e| UsersError::weak_password("password", &e))?;
         let privileged = matches!(actor, Actor::System) || actor.role() == Some(Role::Admin);
+        let keys = if privileged {
+            vec![ThrottleKey::Hashes(ThrottleKey::client_address(client))]
+        } else {
+            crate::auth::login_keys(Some(&user.email), client)
+        };
+        let now = self.ports.clock.now();
+        self.ports
+            .throttle
+            .admit(&keys, now)
+            .map_err(|throttled| UsersError::Throttled {
+                retry_after: throttled.retry_after,
+            })?;
         if !privileged {
             let wrong = || UsersError::InvalidField {
                 field: "current_password",
@@ -38,12 +61,9 @@ impl UserService {
             if self.ports.hasher.verify(&current, hash).await? == PasswordCheck::Mismatch {
                 return Err(wrong());
             }
+            self.ports.throttle.succeeded(&keys, now);
         }
-        self.policy
-            .check(&new, &user.email)
-            .map_err(|e| UsersError::weak_password("password", &e))?;
         let hash = self.ports.hasher.hash(&new).await?;
-        let now = self.ports.clock.now();
         match self
             .ports
             .users

@@ -5,6 +5,7 @@ use roster_application::AuthService;
 use roster_domain::Actor;
 
 use crate::{
+    caller::client_of,
     components::{BodyErrors, IdempotencyKeyHeader},
     error::ApiError,
     idempotency::Idempotency,
@@ -23,6 +24,7 @@ use crate::{
         (status = 403, description = "Registration is disabled, or a role or status other than `member` and `active` was asked for", body = Problem, content_type = "application/problem+json"),
         CreationErrors,
         BodyErrors,
+        (status = 429, description = "Too many password hashes asked for by this client", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
 )]
 pub(super) async fn register(
@@ -42,9 +44,13 @@ pub(super) async fn register(
     // Invalid fields are answered before the idempotency store is touched: an anonymous
     // caller's mistakes are not worth a row.
     let new = body.try_into_domain()?;
+    let client = client_of(&request)?;
     idempotency
         .run(&request, &Actor::Anonymous, &canonical, async {
-            auth.register(new).await?.map(created).ok_or_else(disabled)
+            auth.register(new, client)
+                .await?
+                .map(created)
+                .ok_or_else(disabled)
         })
         .await
 }

@@ -6,7 +6,7 @@ use roster_domain::{IssuedToken, Password};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{caller::TrustedProxies, components::BodyErrors, error::ApiError, problem::Problem};
+use crate::{caller::client_of, components::BodyErrors, error::ApiError, problem::Problem};
 
 /// Credentials to exchange for a token.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,18 +39,15 @@ pub(crate) struct TokenResponse {
         (status = 400, description = "Malformed JSON or an unknown field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail address or password (the same answer for unknown and disabled accounts)", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
-        (status = 429, description = "Too many failed logins from this client or for this account", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait"))),
+        (status = 429, description = "Too many failed logins from this client or for this account, or too many password hashes for this client", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
 )]
 pub(super) async fn token(
     request: HttpRequest,
     auth: web::Data<AuthService>,
-    proxies: web::Data<TrustedProxies>,
     body: web::Json<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = proxies
-        .client_address(&request)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the request has no peer address")))?;
+    let client = client_of(&request)?;
     let TokenRequest { email, password } = body.into_inner();
     let issued = auth.login(&email, &Password::new(password), client).await?;
     Ok(bearer(issued))

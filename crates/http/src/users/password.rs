@@ -1,12 +1,12 @@
 //! `PUT /api/v1/users/{id}/password`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use roster_application::UserService;
 use roster_domain::Password;
 
 use super::{dto::ChangePasswordRequest, representation::user_id};
 use crate::{
-    caller::Caller,
+    caller::{Caller, client_of},
     components::{BodyErrors, UserIdPath},
     error::ApiError,
     problem::Problem,
@@ -24,10 +24,12 @@ use crate::{
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
-        (status = 422, description = "A password rule is broken, or `current_password` is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A password rule is broken, or `current_password` is missing or wrong (the rules are checked first: a wrong current password gets the same answer whatever the new one is)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many password hashes from this client, or wrong current passwords for this account", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
 )]
 pub(super) async fn change_password(
+    request: HttpRequest,
     users: web::Data<UserService>,
     caller: Caller,
     path: web::Path<UserIdPath>,
@@ -36,8 +38,15 @@ pub(super) async fn change_password(
     let id = user_id(&path)?;
     let body = body.into_inner();
     let current = body.current_password.map(Password::new);
+    let client = client_of(&request)?;
     users
-        .change_password(&caller.0, id, current, Password::new(body.new_password))
+        .change_password(
+            &caller.0,
+            id,
+            current,
+            Password::new(body.new_password),
+            client,
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

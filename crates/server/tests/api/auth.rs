@@ -235,7 +235,7 @@ async fn logging_out_revokes_the_token(backend: Backend) {
 async fn failed_logins_are_throttled_until_the_window_passes(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |s| {
         s.auth.throttle.window = Duration::from_secs(2);
-        s.auth.throttle.max_failures_per_account = 2;
+        s.auth.throttle.max_failures_per_account_from_client = 2;
     })
     .await
     else {

@@ -18,5 +18,6 @@ mod metrics;
 mod openapi;
 mod probes;
 mod shutdown;
+mod throttle;
 mod tokens;
 mod users;

@@ -11,7 +11,7 @@ use crate::testing::Counted;
 async fn refused_and_failed_logins_are_counted_and_failed_dependencies_are_not() {
     // Refused by the throttle.
     let mut mocks = Mocks::new();
-    mocks.throttle.expect_check().returning(|_, _| {
+    mocks.throttle.expect_admit().returning(|_, _| {
         Err(Throttled {
             retry_after: Duration::from_secs(1),
         })
@@ -41,7 +41,7 @@ async fn refused_and_failed_logins_are_counted_and_failed_dependencies_are_not()
 
     // The database is down: nothing was decided, nothing is counted.
     let mut mocks = Mocks::new();
-    mocks.throttle.expect_check().returning(|_, _| Ok(()));
+    mocks.throttle.expect_admit().returning(|_, _| Ok(()));
     mocks
         .users
         .expect_find_by_email()

@@ -1,9 +1,6 @@
 //! Authentication use-case tests against mocks.
 
-use std::{
-    net::{IpAddr, Ipv4Addr},
-    time::Duration,
-};
+use std::time::Duration;
 
 use mockall::predicate::eq;
 use roster_domain::{
@@ -12,9 +9,7 @@ use roster_domain::{
 };
 
 use super::*;
-use crate::testing::{Mocks, NOW, at, hash, new_user, stored_user};
-
-const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+use crate::testing::{CLIENT, Mocks, NOW, at, hash, new_user, stored_user};
 
 fn auth(mocks: Mocks, allow_registration: bool) -> AuthService {
     let ports = mocks.ports();
@@ -26,24 +21,19 @@ fn password() -> Password {
     Password::new("correct horse battery staple")
 }
 
-/// Throttling that never refuses and expects the given outcome to be recorded.
+/// Throttling that admits the attempt (counting it as a failure at once) and expects
+/// it to be taken back exactly when it succeeds.
 fn expect_outcome(mocks: &mut Mocks, success: bool) {
-    mocks.throttle.expect_check().returning(|_, _| Ok(()));
-    if success {
-        mocks
-            .throttle
-            .expect_record_success()
-            .times(1)
-            .return_const(());
-        mocks.throttle.expect_record_failure().never();
-    } else {
-        mocks
-            .throttle
-            .expect_record_failure()
-            .times(1)
-            .return_const(());
-        mocks.throttle.expect_record_success().never();
-    }
+    mocks
+        .throttle
+        .expect_admit()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    mocks
+        .throttle
+        .expect_succeeded()
+        .times(usize::from(success))
+        .return_const(());
 }
 
 fn issued(user_id: UserId) -> IssuedToken {
@@ -220,10 +210,12 @@ async fn a_throttled_login_is_refused_before_any_work() {
     let mut mocks = Mocks::new();
     mocks
         .throttle
-        .expect_check()
+        .expect_admit()
         .withf(|keys, _| {
             keys == [
                 ThrottleKey::Client(CLIENT),
+                ThrottleKey::Hashes(CLIENT),
+                ThrottleKey::AccountFromClient("ada@example.com".to_owned(), CLIENT),
                 ThrottleKey::Account("ada@example.com".to_owned()),
             ]
         })
@@ -326,7 +318,7 @@ async fn logout_revokes_the_presented_token_until_it_expires() {
 #[tokio::test]
 async fn registration_creates_active_members_only_when_enabled() {
     let result = auth(Mocks::new(), false)
-        .register(new_user("ada@example.com"))
+        .register(new_user("ada@example.com"), CLIENT)
         .await
         .expect("closed");
     assert_eq!(result, None);
@@ -338,11 +330,33 @@ async fn registration_creates_active_members_only_when_enabled() {
         .withf(|u| u.role == Role::Member && u.status == Status::Active)
         .times(1)
         .returning(|_| Ok(()));
+    // Each registration costs a hash, counted against the client.
+    mocks
+        .throttle
+        .expect_admit()
+        .withf(|keys, _| keys == [ThrottleKey::Hashes(CLIENT)])
+        .times(1)
+        .returning(|_, _| Ok(()));
     let created = auth(mocks, true)
-        .register(new_user("ada@example.com"))
+        .register(new_user("ada@example.com"), CLIENT)
         .await
         .expect("open");
     assert_eq!(created.map(|u| u.role), Some(Role::Member));
+
+    let mut mocks = Mocks::new();
+    mocks.users.expect_insert().never();
+    mocks.throttle.expect_admit().returning(|_, _| {
+        Err(Throttled {
+            retry_after: Duration::from_secs(9),
+        })
+    });
+    let throttled = auth(mocks, true)
+        .register(new_user("ada@example.com"), CLIENT)
+        .await;
+    assert!(
+        matches!(throttled, Err(UsersError::Throttled { .. })),
+        "{throttled:?}"
+    );
 
     // Asking for a role or status is refused, not quietly ignored.
     for (role, status) in [
@@ -356,7 +370,7 @@ async fn registration_creates_active_members_only_when_enabled() {
             status,
             ..new_user("ada@example.com")
         };
-        let refused = auth(mocks, true).register(asking).await;
+        let refused = auth(mocks, true).register(asking, CLIENT).await;
         assert!(
             matches!(refused, Err(UsersError::Forbidden)),
             "{role:?} {status:?}"

@@ -1,9 +1,9 @@
 //! Deleting users, passwords and tokens.
 
-use roster_domain::ports::RevocationScope;
+use roster_domain::ports::{RevocationScope, ThrottleKey};
 
 use super::*;
-use crate::testing::Counted;
+use crate::testing::{CLIENT, Counted};
 
 #[tokio::test]
 async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestResult {
@@ -47,6 +47,16 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
     Ok(())
 }
 
+fn is_wrong_current(result: &Result<(), UsersError>) -> bool {
+    matches!(
+        result,
+        Err(UsersError::InvalidField {
+            field: "current_password",
+            ..
+        })
+    )
+}
+
 #[tokio::test]
 async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_revoked() -> TestResult
 {
@@ -67,6 +77,14 @@ async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_rev
         .times(1)
         .returning(|u| Ok(u.clone()));
     mocks.revoking_all_once(me.id);
+    // Each attempt counts as a login would; the right one is taken back.
+    mocks
+        .throttle
+        .expect_admit()
+        .withf(|keys, _| keys.contains(&ThrottleKey::Account("me@example.com".to_owned())))
+        .times(3)
+        .returning(|_, _| Ok(()));
+    mocks.throttle.expect_succeeded().times(1).return_const(());
     let service = service(mocks);
     let actor = member(me.id);
 
@@ -76,31 +94,20 @@ async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_rev
             me.id,
             Some(Password::new("a wrong guess")),
             Password::new("a brand new secret 22"),
+            CLIENT,
         )
         .await;
-    assert!(
-        matches!(
-            wrong,
-            Err(UsersError::InvalidField {
-                field: "current_password",
-                ..
-            })
-        ),
-        "{wrong:?}"
-    );
+    assert!(is_wrong_current(&wrong), "{wrong:?}");
     let missing = service
-        .change_password(&actor, me.id, None, Password::new("a brand new secret 22"))
+        .change_password(
+            &actor,
+            me.id,
+            None,
+            Password::new("a brand new secret 22"),
+            CLIENT,
+        )
         .await;
-    assert!(
-        matches!(
-            missing,
-            Err(UsersError::InvalidField {
-                field: "current_password",
-                ..
-            })
-        ),
-        "{missing:?}"
-    );
+    assert!(is_wrong_current(&missing), "{missing:?}");
 
     service
         .change_password(
@@ -108,6 +115,7 @@ async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_rev
             me.id,
             Some(Password::new("the old one, long")),
             Password::new("a brand new secret 22"),
+            CLIENT,
         )
         .await?;
     Ok(())
@@ -128,11 +136,23 @@ async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy(
         .expect_revoke_all()
         .times(1)
         .returning(|_, _, _| Ok(()));
+    mocks
+        .throttle
+        .expect_admit()
+        .withf(|keys, _| keys == [ThrottleKey::Hashes(CLIENT)])
+        .times(1)
+        .returning(|_, _| Ok(()));
     let service = service(mocks);
     let admin = Actor::User(Session::fake(UserId::generate(), Role::Admin));
 
     let weak = service
-        .change_password(&admin, user.id, None, Password::new("user@example.com"))
+        .change_password(
+            &admin,
+            user.id,
+            None,
+            Password::new("user@example.com"),
+            CLIENT,
+        )
         .await;
     assert!(
         matches!(
@@ -150,6 +170,7 @@ async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy(
             user.id,
             None,
             Password::new("a brand new secret 22"),
+            CLIENT,
         )
         .await?;
     Ok(())
@@ -172,4 +193,40 @@ async fn revoking_tokens_needs_admin_and_an_existing_user() -> TestResult {
         .await;
     assert!(matches!(result, Err(UsersError::Forbidden)), "{result:?}");
     Ok(())
+}
+
+/// The rules come first: a weak new password gets the same answer whether the current
+/// password is right or wrong, and costs no hash and no throttle count.
+#[tokio::test]
+async fn the_new_passwords_rules_come_before_the_current_password() {
+    let me = stored_user("me@example.com", 1);
+    let mut mocks = Mocks::new();
+    mocks.finding(&me);
+    mocks.hasher.expect_verify().never();
+    mocks.throttle.expect_admit().never();
+    let service = service(mocks);
+    let actor = member(me.id);
+    // The rules come first: a weak new password gets the same answer whether the
+    // current password is right or wrong, and costs no hash.
+    for current in ["the old one, long", "a wrong guess"] {
+        let weak = service
+            .change_password(
+                &actor,
+                me.id,
+                Some(Password::new(current)),
+                Password::new("short"),
+                CLIENT,
+            )
+            .await;
+        assert!(
+            matches!(
+                weak,
+                Err(UsersError::InvalidField {
+                    rule: "min_length",
+                    ..
+                })
+            ),
+            "{current}: {weak:?}"
+        );
+    }
 }
