@@ -196,6 +196,36 @@ pub(crate) async fn identity_bodies_only(
         .map(ServiceResponse::map_into_left_body)
 }
 
+/// How long a request may take once its head is read ([`ServerSettings::request_deadline`]).
+///
+/// [`ServerSettings::request_deadline`]: crate::ServerSettings
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestDeadline(pub(crate) std::time::Duration);
+
+/// Bounds a request's whole run after its head: reading the body (a client sending
+/// one byte a second no longer holds a worker's request open for hours) and the
+/// handler. Past the deadline the handler's future is dropped, so it makes no further
+/// database call, and the client gets 503 with `Retry-After`.
+pub(crate) async fn deadline(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let limit = request
+        .app_data::<actix_web::web::Data<RequestDeadline>>()
+        .map_or(std::time::Duration::MAX, |deadline| deadline.0);
+    // The request cannot be kept aside (routing needs it unshared): past the deadline
+    // the answer is an error, which actix renders through `ApiError`.
+    tokio::time::timeout(limit, next.call(request))
+        .await
+        .unwrap_or_else(|_| {
+            tracing::warn!(deadline = ?limit, "request past its deadline");
+            Err(ApiError::Unavailable(anyhow::anyhow!(
+                "the request took longer than {limit:?}"
+            ))
+            .into())
+        })
+}
+
 static TRACEPARENT_HEADER: HeaderName = HeaderName::from_static("traceparent");
 
 /// Echoes the request id, answers with the request's `traceparent`, records the HTTP

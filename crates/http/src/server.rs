@@ -18,7 +18,7 @@ use crate::{
     caller::TrustedProxies,
     error::{ApiError, json_error, path_error, query_error},
     idempotency::Idempotency,
-    middleware::{RequestSpan, guard, identity_bodies_only},
+    middleware::{RequestDeadline, RequestSpan, deadline, guard, identity_bodies_only},
     observability::{self, MetricsText, Observability},
     openapi::{self, OpenApiDocument},
     probes::{self, Readiness},
@@ -58,6 +58,7 @@ pub fn build_server(
     let api_settings = web::Data::new(state.api);
     let json_body_limit = settings.json_body_limit;
     let body_limit = web::Data::new(BodyLimit(json_body_limit));
+    let request_deadline = web::Data::new(RequestDeadline(settings.request_deadline));
     let idempotency = web::Data::new(state.idempotency);
     let openapi = web::Data::new(OpenApiDocument(web::Bytes::from(openapi::document_text(
         state.password_policy,
@@ -68,6 +69,7 @@ pub fn build_server(
             // inside the guard (so that it is counted) bodies are refused unread when
             // they are compressed.
             .wrap(from_fn(identity_bodies_only))
+            .wrap(from_fn(deadline))
             .wrap(from_fn(guard))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(users.clone())
@@ -77,6 +79,7 @@ pub fn build_server(
             .app_data(observability.clone())
             .app_data(api_settings.clone())
             .app_data(body_limit.clone())
+            .app_data(request_deadline.clone())
             .app_data(idempotency.clone())
             .app_data(openapi.clone())
             .app_data(

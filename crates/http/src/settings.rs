@@ -18,6 +18,11 @@ pub struct ServerSettings {
     /// How long an idle keep-alive connection stays open.
     #[serde(with = "humantime_serde")]
     pub keep_alive: Duration,
+    /// How long a request may take once its head is read: reading its body (however
+    /// slowly the client sends it) and running its handler. Past it, 503; the handler
+    /// is dropped, and no further database call is made for it.
+    #[serde(with = "humantime_serde")]
+    pub request_deadline: Duration,
     /// How long the server keeps serving after a shutdown signal, with `/ready`
     /// already answering 503, before it stops accepting: time for load balancers to
     /// stop sending traffic. 0 where a `preStop` hook already waits.
@@ -67,6 +72,7 @@ impl Default for ServerSettings {
             port: 8080,
             request_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(75),
+            request_deadline: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
             workers: None,
@@ -94,6 +100,7 @@ impl ServerSettings {
         }
         for (key, value) in [
             ("server.request_timeout", self.request_timeout),
+            ("server.request_deadline", self.request_deadline),
             ("server.shutdown_timeout", self.shutdown_timeout),
             ("server.readiness_timeout", self.readiness_timeout),
         ] {

@@ -13,6 +13,7 @@ roster_persistence::backend_tests!(
     unknown_routes_are_404_and_wrong_methods_405_with_allow,
     request_ids_are_honoured_when_sane_and_generated_otherwise,
     compressed_bodies_are_refused_unread,
+    a_body_sent_a_byte_at_a_time_meets_the_deadline,
 );
 
 async fn malformed_json_and_unknown_fields_are_400(backend: Backend) {
@@ -256,4 +257,51 @@ async fn compressed_bodies_are_refused_unread(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(plain.status(), StatusCode::CREATED);
+}
+
+/// A client that sends its body one byte at a time used to hold the request open for as
+/// long as it liked; past `server.request_deadline` it gets 503, and the server keeps
+/// answering everyone else meanwhile.
+async fn a_body_sent_a_byte_at_a_time_meets_the_deadline(backend: Backend) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.server.request_deadline = std::time::Duration::from_secs(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let token = app
+        .login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let started = std::time::Instant::now();
+    let trickle = async {
+        for _ in 0..40 {
+            if stream.write_all(b" ").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            // Everyone else is still served.
+            assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), trickle).await;
+    let mut answer = vec![0_u8; 512];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("an answer in time")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.to_lowercase().contains("retry-after"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
