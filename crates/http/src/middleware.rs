@@ -219,10 +219,10 @@ pub(crate) async fn deadline(
         .await
         .unwrap_or_else(|_| {
             tracing::warn!(deadline = ?limit, "request past its deadline");
-            Err(ApiError::Unavailable(anyhow::anyhow!(
-                "the request took longer than {limit:?}"
-            ))
-            .into())
+            Err(
+                ApiError::Unavailable(anyhow::anyhow!("the request took longer than {limit:?}"))
+                    .into(),
+            )
         })
 }
 

@@ -22,6 +22,10 @@ pub struct DatabaseSettings {
     /// How long SQLite waits on a locked database before it reports "busy".
     #[serde(with = "humantime_serde")]
     pub sqlite_busy_timeout: Duration,
+    /// How long one PostgreSQL statement may run before the server cancels it (sent as
+    /// `statement_timeout`; a URL that sets `options` keeps its own).
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
     /// Apply pending migrations when the server starts.
     pub auto_migrate: bool,
 }
@@ -34,6 +38,7 @@ impl Default for DatabaseSettings {
             wait_timeout: Duration::from_secs(5),
             create_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
             auto_migrate: true,
         }
     }
@@ -58,6 +63,7 @@ impl DatabaseSettings {
         }
         for (key, value) in [
             ("database.wait_timeout", self.wait_timeout),
+            ("database.statement_timeout", self.statement_timeout),
             ("database.create_timeout", self.create_timeout),
         ] {
             if value.is_zero() {

@@ -16,6 +16,7 @@ mod idempotency;
 mod listing;
 mod metrics;
 mod openapi;
+mod outage;
 mod probes;
 mod shutdown;
 mod throttle;
