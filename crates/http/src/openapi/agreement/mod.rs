@@ -5,10 +5,12 @@
 //! the validator schemathesis uses (jsonschema-rs, formats checked, ECMA-262 patterns),
 //! so that "the schema accepts" means what it means to the fuzzer.
 //!
-//! `bodies` covers the request bodies (names, e-mail addresses, passwords),
-//! `parameters` the query, path and header parameters.
+//! `bodies` covers the request bodies (names, e-mail addresses, passwords), `names`
+//! the enumerations (roles, statuses, orders), `parameters` the query, path and header
+//! parameters.
 
 mod bodies;
+mod names;
 mod parameters;
 
 use std::sync::LazyLock;
