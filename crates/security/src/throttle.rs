@@ -145,10 +145,11 @@ impl LoginThrottle for InMemoryLoginThrottle {
         for key in keys {
             match key {
                 ThrottleKey::Hashes(_) => {}
-                ThrottleKey::Account(_) | ThrottleKey::AccountFromClient(..) => {
-                    self.attempts.invalidate(key);
-                }
-                ThrottleKey::Client(_) => {
+                // The owner's own address starts afresh for the account; the
+                // account-wide count keeps the other addresses' failures (an owner's
+                // login must not wipe a spread-out attack's tally).
+                ThrottleKey::AccountFromClient(..) => self.attempts.invalidate(key),
+                ThrottleKey::Client(_) | ThrottleKey::Account(_) => {
                     if let Some(attempts) = self.attempts.get(key) {
                         let mut times = attempts.lock().unwrap_or_else(PoisonError::into_inner);
                         if let Some(at) = times.iter().rposition(|t| *t == admitted_at) {
@@ -262,6 +263,34 @@ mod tests {
         }
         // Six hashes within the window: the seventh waits, success or not.
         assert_eq!(throttle.admit(&keys, at(6)), waits(54));
+    }
+
+    /// The owner's success clears their own address's failures for the account, not the
+    /// account-wide tally of failures from elsewhere.
+    #[test]
+    fn a_success_keeps_the_failures_from_elsewhere() {
+        let throttle = throttle();
+        let attackers = [1_u8, 2].map(|last| IpAddr::V4(Ipv4Addr::new(203, 0, 113, last)));
+        for (i, attacker) in attackers.iter().enumerate() {
+            let when = at(i64::try_from(i).expect("small"));
+            assert_eq!(
+                throttle.admit(&login("ada@example.com", *attacker), when),
+                Ok(())
+            );
+        }
+        let owner = login("ada@example.com", OTHER);
+        assert_eq!(throttle.admit(&owner, at(3)), Ok(()));
+        throttle.succeeded(&owner, at(3));
+        let third = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 3));
+        assert_eq!(
+            throttle.admit(&login("ada@example.com", third), at(4)),
+            Ok(())
+        );
+        assert_eq!(
+            throttle.admit(&login("ada@example.com", CLIENT), at(5)),
+            waits(55),
+            "three failures from elsewhere reach the account-wide limit"
+        );
     }
 
     /// Concurrent attempts are counted as they are admitted: of many at once, only as

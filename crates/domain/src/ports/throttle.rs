@@ -62,8 +62,8 @@ pub trait LoginThrottle: Send + Sync {
     fn admit(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled>;
 
     /// The attempt admitted at `admitted_at` succeeded: its count is taken back from
-    /// every key but [`ThrottleKey::Hashes`], and the account keys' failures are
-    /// cleared.
+    /// every key but [`ThrottleKey::Hashes`], and the account's failures from this
+    /// client are cleared (not those from elsewhere).
     fn succeeded(&self, keys: &[ThrottleKey], admitted_at: DateTime<Utc>);
 }
 
