@@ -69,6 +69,16 @@ impl Manager {
                         "cannot set up the SQLite connection: {e}"
                     )))
                 })?;
+                // Unicode case folding, as the domain's: SQLite's built-in `lower`
+                // folds ASCII only, so `Ölaf@…` and `ölaf@…` were two addresses.
+                crate::schema::lower_utils::register_impl(&mut conn, |text: String| {
+                    text.to_lowercase()
+                })
+                .map_err(|e| {
+                    Error::Connection(ConnectionError::BadConnection(format!(
+                        "cannot register lower() on the SQLite connection: {e}"
+                    )))
+                })?;
                 Ok(DbConnection::Sqlite(conn))
             }
             Backend::Postgres => PgConnection::establish(&self.target)

@@ -69,6 +69,8 @@ diesel::table! {
 
 diesel::define_sql_function! {
     /// SQL's `lower`, as in the unique index `users_email_unique`, which it lets
-    /// look-ups by e-mail use.
+    /// look-ups by e-mail use. SQLite's own folds ASCII only; every SQLite connection
+    /// replaces it with Rust's Unicode lower case (see `connection.rs`), which is what
+    /// the domain folds with, and what PostgreSQL's does under a UTF-8 locale.
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }

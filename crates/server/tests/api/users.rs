@@ -19,6 +19,7 @@ roster_persistence::backend_tests!(
     addresses_and_ids_follow_the_published_rules,
     control_characters_in_filters_and_cursors_are_client_errors,
     the_last_active_admin_stays_one,
+    addresses_compare_ignoring_case_beyond_ascii,
 );
 
 async fn create_returns_201_with_location_and_the_normalised_user(backend: Backend) {
@@ -421,6 +422,36 @@ async fn the_last_active_admin_stays_one(backend: Backend) {
     assert_eq!(other.status(), StatusCode::CREATED);
     let demoted = merge(json!({"role": "member"})).await.expect("patch");
     assert_eq!(demoted.status(), StatusCode::OK);
+}
+
+/// Both backends fold case as the domain does, beyond ASCII: on SQLite, `lower()`
+/// folded ASCII only, so `Ölaf@…` could not log in as `ölaf@…` and a case variant was
+/// a second account.
+async fn addresses_compare_ignoring_case_beyond_ascii(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.created_user("Ölaf@Example.com", "Ölaf").await;
+    app.login("ölaf@example.com", PASSWORD).await;
+    let twin = app
+        .create_user(&json!({ "email": "ÖLAF@example.com", "name": "Twin", "password": PASSWORD }))
+        .await;
+    let problem = assert_problem(twin, StatusCode::CONFLICT).await;
+    assert_eq!(problem["type"], "urn:roster:problem:email-taken");
+    let found: Value = app
+        .get("/api/v1/users?email=%C3%B6LAF%40example.com")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "{found}");
+    let named: Value = app
+        .get("/api/v1/users?name_contains=%C3%B6laf")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(named["items"].as_array().map(Vec::len), Some(1), "{named}");
 }
 
 /// A syntactically valid id that names no user.
