@@ -9,7 +9,7 @@ use roster_domain::{
     ports::{
         LoginOutcome, MockAuthorizer, MockBusinessMetrics, MockClock, MockEventPublisher,
         MockLoginThrottle, MockPasswordHasher, MockRevocationStore, MockTokenAuthority,
-        MockUserRepository, RevocationScope,
+        MockUserRepository, RevocationScope, ThrottleKey,
     },
 };
 
@@ -132,6 +132,15 @@ impl Mocks {
             )
             .times(1)
             .returning(|_, _, _| Ok(()));
+    }
+
+    /// Expects one password hash to be admitted against [`CLIENT`]'s budget.
+    pub(crate) fn admitting_one_hash(&mut self) {
+        self.throttle
+            .expect_admit()
+            .withf(|keys, _| keys == [ThrottleKey::Hashes(CLIENT)])
+            .times(1)
+            .returning(|_, _| Ok(()));
     }
 
     /// The repository finds `user`, whatever id it is asked for.

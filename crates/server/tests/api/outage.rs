@@ -111,6 +111,11 @@ impl Cluster {
     }
 
     fn pg(&self, program: &str, args: &[&str]) {
+        run(self.command(program).args(args));
+    }
+
+    /// One of the server's programs, as `postgres` when we are root (it refuses root).
+    fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
         let mut command = if is_root() {
             let mut command = Command::new("runuser");
@@ -119,22 +124,17 @@ impl Cluster {
         } else {
             Command::new(&program)
         };
-        run(command.args(args).current_dir(Path::new("/tmp")));
+        command.current_dir(Path::new("/tmp"));
+        command
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = Command::new(self.bin.join("pg_ctl"))
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &self.data(), "-m", "immediate", "stop"])
             .output();
-        if is_root() {
-            let _ = Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(self.bin.join("pg_ctl"))
-                .args(["-D", &self.data(), "-m", "immediate", "stop"])
-                .output();
-        }
     }
 }
 

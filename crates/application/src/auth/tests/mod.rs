@@ -331,12 +331,7 @@ async fn registration_creates_active_members_only_when_enabled() {
         .times(1)
         .returning(|_| Ok(()));
     // Each registration costs a hash, counted against the client.
-    mocks
-        .throttle
-        .expect_admit()
-        .withf(|keys, _| keys == [ThrottleKey::Hashes(CLIENT)])
-        .times(1)
-        .returning(|_, _| Ok(()));
+    mocks.admitting_one_hash();
     let created = auth(mocks, true)
         .register(new_user("ada@example.com"), CLIENT)
         .await

@@ -136,12 +136,7 @@ async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy(
         .expect_revoke_all()
         .times(1)
         .returning(|_, _, _| Ok(()));
-    mocks
-        .throttle
-        .expect_admit()
-        .withf(|keys, _| keys == [ThrottleKey::Hashes(CLIENT)])
-        .times(1)
-        .returning(|_, _| Ok(()));
+    mocks.admitting_one_hash();
     let service = service(mocks);
     let admin = Actor::User(Session::fake(UserId::generate(), Role::Admin));
 

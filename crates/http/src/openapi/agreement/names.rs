@@ -19,18 +19,15 @@ static SORTS: LazyLock<Published> = LazyLock::new(|| component("SortName"));
 /// A known name, or one changed in a way a lenient parser might forgive: case, white
 /// space around it, a doubled or misplaced `-`.
 fn name_like() -> impl Strategy<Value = String> {
-    let known = select(vec![
-        "admin",
-        "member",
-        "active",
-        "disabled",
-        "created_at",
-        "-created_at",
-        "email",
-        "-email",
-        "name",
-        "-name",
-    ]);
+    // The names the domain knows, as it spells them.
+    let known = select(
+        [Role::Admin, Role::Member]
+            .map(Role::as_str)
+            .into_iter()
+            .chain([Status::Active, Status::Disabled].map(Status::as_str))
+            .chain(Sort::NAMES)
+            .collect::<Vec<_>>(),
+    );
     prop_oneof![
         3 => known.clone().prop_map(str::to_owned),
         1 => known.clone().prop_map(str::to_uppercase),
