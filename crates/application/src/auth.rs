@@ -5,7 +5,7 @@ use std::{net::IpAddr, time::Duration};
 
 use anyhow::anyhow;
 use roster_domain::{
-    Actor, Email, IssuedToken, NewUser, Password, Role, Session, Status, User,
+    Actor, Email, IssuedToken, NewUser, Password, Role, Session, Standing, Status, User,
     ports::{
         AuthenticationError, HashError, LoginOutcome, PasswordCheck, RepositoryError,
         RevocationScope, ThrottleKey,
@@ -163,16 +163,18 @@ impl AuthService {
     }
 
     /// The actor a bearer token stands for: its signature, expiry and revocation
-    /// checked.
+    /// checked, and its user as they are now (present, active, with their current
+    /// role: a demotion takes effect on the next request).
     #[tracing::instrument(name = "auth.authenticate", skip_all, fields(user.id))]
     pub async fn authenticate(&self, token: &str) -> Result<Actor, AuthError> {
-        let session = self
+        let mut session = self
             .ports
             .tokens
             .authenticate(token, self.ports.clock.now())?;
         tracing::Span::current().record("user.id", tracing::field::display(session.user_id));
-        if self.ports.revocations.is_revoked(&session).await? {
-            return Err(AuthenticationError::Revoked.into());
+        match self.ports.revocations.standing(&session).await? {
+            Standing::Current(role) => session.role = role,
+            Standing::Void => return Err(AuthenticationError::Revoked.into()),
         }
         Ok(Actor::User(session))
     }

@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use roster_domain::{
-    Email, NewUser, Password, PasswordHash, Role, Status, User, UserEvent, UserEventKind, UserId,
-    UserName,
+    Email, NewUser, Password, PasswordHash, Role, Status, TokenRevocation, User, UserEvent,
+    UserEventKind, UserId, UserName,
     ports::{
         LoginOutcome, MockAuthorizer, MockBusinessMetrics, MockClock, MockEventPublisher,
         MockLoginThrottle, MockPasswordHasher, MockRevocationStore, MockTokenAuthority,
@@ -132,6 +132,14 @@ impl Mocks {
             )
             .times(1)
             .returning(|_, _, _| Ok(()));
+    }
+
+    /// The revocation of every token issued until [`NOW`], as a write carries it.
+    pub(crate) fn revocation_now() -> TokenRevocation {
+        TokenRevocation {
+            before: at(NOW),
+            until: at(NOW) + chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES),
+        }
     }
 
     /// Expects one password hash to be admitted against [`CLIENT`]'s budget.

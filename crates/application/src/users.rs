@@ -6,7 +6,8 @@ use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use roster_domain::{
     AccessRequest, Actor, Cursor, NewUser, Operation, PasswordPolicy, PasswordRejection, Resource,
-    Status, User, UserEvent, UserEventKind, UserId, UserPatch, UserQuery, UserReplacement,
+    Status, TokenRevocation, User, UserEvent, UserEventKind, UserId, UserPatch, UserQuery,
+    UserReplacement,
     ports::{
         AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError,
         RevocationScope, UpdateUserError,
@@ -268,19 +269,25 @@ impl UserService {
             if replacement.role != current.role || replacement.status != current.status {
                 self.authorize(actor, Operation::Admin, Resource::User(id))?;
             }
-            let disabling =
-                current.status != Status::Disabled && replacement.status == Status::Disabled;
+            let now = self.ports.clock.now();
+            // Disabling revokes the user's tokens, in the same transaction.
+            let revoke = (current.status != Status::Disabled
+                && replacement.status == Status::Disabled)
+                .then(|| self.revocation(now));
             let was_active_admin = current.is_active_admin();
-            let changed = current.replaced(replacement, self.ports.clock.now());
+            let changed = current.replaced(replacement, now);
             let written = if was_active_admin && !changed.is_active_admin() {
-                self.ports.users.update_keeping_an_admin(&changed).await
+                self.ports
+                    .users
+                    .update_keeping_an_admin(&changed, revoke)
+                    .await
             } else {
-                self.ports.users.update(&changed).await
+                self.ports.users.update(&changed, revoke).await
             };
             match written {
                 Ok(stored) => {
-                    if disabling {
-                        self.revoke_all(id, self.ports.clock.now()).await?;
+                    if revoke.is_some() {
+                        self.ports.metrics.tokens_revoked(RevocationScope::User);
                     }
                     self.publish(actor, UserEventKind::Updated, id).await;
                     return Ok(stored);
@@ -308,7 +315,7 @@ impl UserService {
         Err(UsersError::Conflict)
     }
 
-    /// Deletes the user and revokes their tokens; `NotFound` if there is none, and
+    /// Deletes the user and revokes their tokens (in one transaction); `NotFound` if there is none, and
     /// `PreconditionFailed` if `if_version` is given and does not hold the stored version.
     #[tracing::instrument(name = "users.delete", skip_all, fields(actor = %actor.label(), user.id = %id))]
     pub async fn delete(
@@ -318,9 +325,10 @@ impl UserService {
         if_version: Option<Vec<u64>>,
     ) -> Result<(), UsersError> {
         self.authorize(actor, Operation::Delete, Resource::User(id))?;
+        let revoke = self.revocation(self.ports.clock.now());
         self.ports
             .users
-            .delete(id, if_version)
+            .delete(id, if_version, revoke)
             .await
             .map_err(|e| match e {
                 DeleteUserError::NotFound => UsersError::NotFound(id),
@@ -330,21 +338,29 @@ impl UserService {
                 DeleteUserError::LastAdmin => UsersError::LastAdmin,
                 DeleteUserError::Repository(e) => e.into(),
             })?;
-        self.revoke_all(id, self.ports.clock.now()).await?;
+        self.ports.metrics.tokens_revoked(RevocationScope::User);
         self.publish(actor, UserEventKind::Deleted, id).await;
         Ok(())
     }
 
     /// Revokes every token of the user issued before `before`, and counts it.
     async fn revoke_all(&self, id: UserId, before: DateTime<Utc>) -> Result<(), RepositoryError> {
-        // No token issued by then outlives its issue by more than the lifetime.
-        let expires_at = before + self.ports.tokens.lifetime();
+        let revocation = self.revocation(before);
         self.ports
             .revocations
-            .revoke_all(id, before, expires_at)
+            .revoke_all(id, revocation.before, revocation.until)
             .await?;
         self.ports.metrics.tokens_revoked(RevocationScope::User);
         Ok(())
+    }
+
+    /// Every token issued until `before`: none outlives its issue by more than the
+    /// lifetime, so the revocation is kept that long.
+    fn revocation(&self, before: DateTime<Utc>) -> TokenRevocation {
+        TokenRevocation {
+            before,
+            until: before + self.ports.tokens.lifetime(),
+        }
     }
 
     /// Publishes after the change is stored; a failure is logged, not returned, because

@@ -58,6 +58,25 @@ impl PartialEq for TokenHandle {
 
 impl Eq for TokenHandle {}
 
+/// Where a verified token's session stands now, by the store's current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// The token is not revoked and its user exists and is active, with this role now
+    /// (which authorisation uses, whatever role the token was issued with).
+    Current(Role),
+    /// The token, or every token of its user, is revoked; or the user is disabled
+    /// or gone.
+    Void,
+}
+
+/// Every token of a user issued at or before `before` stops counting, and the record
+/// of it is kept until `until` (by when every such token has expired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRevocation {
+    pub before: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
 /// An authenticated caller: the claims of a verified, unexpired token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {

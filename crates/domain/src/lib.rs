@@ -12,7 +12,10 @@ pub mod page;
 pub mod ports;
 pub mod user;
 
-pub use access::{AccessRequest, IssuedToken, Operation, Resource, Session, TokenHandle, TokenId};
+pub use access::{
+    AccessRequest, IssuedToken, Operation, Resource, Session, Standing, TokenHandle, TokenId,
+    TokenRevocation,
+};
 pub use actor::Actor;
 pub use events::{UserEvent, UserEventKind};
 pub use page::{

@@ -1,17 +1,19 @@
 //! [`DieselRevocationStore`]: revoked tokens on either backend.
 
+use anyhow::anyhow;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::{OptionalExtension as _, prelude::*};
 use roster_domain::{
-    Session, TokenId, UserId,
+    Session, Standing, Status, TokenId, TokenRevocation, UserId,
     ports::{RepositoryError, RevocationStore},
 };
 
 use crate::{
+    connection::DbConnection,
     database::Database,
     instant::Stamp,
-    schema::{revoked_tokens, token_revocations},
+    schema::{revoked_tokens, token_revocations, users},
 };
 
 /// The `revoked_tokens` and `token_revocations` tables.
@@ -58,38 +60,13 @@ impl RevocationStore for DieselRevocationStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let user_id = user_id.to_string();
+        let revocation = TokenRevocation {
+            before,
+            until: expires_at,
+        };
         self.database
             .query("UPSERT", "token_revocations", move |conn| {
-                conn.transaction(|conn| {
-                    let current = token_revocations::table
-                        .find(&user_id)
-                        .select((
-                            token_revocations::revoked_before,
-                            token_revocations::expires_at,
-                        ))
-                        .first::<(DateTime<Utc>, DateTime<Utc>)>(conn)
-                        .optional()?;
-                    match current {
-                        None => diesel::insert_into(token_revocations::table)
-                            .values((
-                                token_revocations::user_id.eq(&user_id),
-                                token_revocations::revoked_before.eq(Stamp(before)),
-                                token_revocations::expires_at.eq(Stamp(expires_at)),
-                            ))
-                            .execute(conn),
-                        // Never less, nor for less long.
-                        Some((current, until)) if current < before || until < expires_at => {
-                            diesel::update(token_revocations::table.find(&user_id))
-                                .set((
-                                    token_revocations::revoked_before
-                                        .eq(Stamp(current.max(before))),
-                                    token_revocations::expires_at.eq(Stamp(until.max(expires_at))),
-                                ))
-                                .execute(conn)
-                        }
-                        Some(_) => Ok(0),
-                    }
-                })
+                conn.transaction(|conn| revoke_all(conn, &user_id, revocation))
             })
             .await?;
         Ok(())
@@ -117,6 +94,44 @@ impl RevocationStore for DieselRevocationStore {
             .await
     }
 
+    async fn standing(&self, session: &Session) -> Result<Standing, RepositoryError> {
+        let token_id = session.token_id.to_string();
+        let user_id = session.user_id.to_string();
+        let issued_at = Stamp(session.issued_at);
+        // One statement: the user's role and status, and both revocations.
+        let found = self
+            .database
+            .query("SELECT", "users", move |conn| {
+                users::table
+                    .find(&user_id)
+                    .select((
+                        users::role,
+                        users::status,
+                        diesel::dsl::exists(revoked_tokens::table.find(token_id)),
+                        diesel::dsl::exists(
+                            token_revocations::table
+                                .find(&user_id)
+                                .filter(token_revocations::revoked_before.ge(issued_at)),
+                        ),
+                    ))
+                    .first::<(String, String, bool, bool)>(conn)
+                    .optional()
+            })
+            .await?;
+        let Some((role, status, token_revoked, all_revoked)) = found else {
+            return Ok(Standing::Void);
+        };
+        let status: Status = status
+            .parse()
+            .map_err(|e| RepositoryError::Unexpected(anyhow!("stored status: {e}")))?;
+        if token_revoked || all_revoked || status != Status::Active {
+            return Ok(Standing::Void);
+        }
+        role.parse()
+            .map(Standing::Current)
+            .map_err(|e| RepositoryError::Unexpected(anyhow!("stored role: {e}")))
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RepositoryError> {
         self.database
             .query("DELETE", "revoked_tokens", move |conn| {
@@ -131,5 +146,41 @@ impl RevocationStore for DieselRevocationStore {
                 Ok::<_, diesel::result::Error>(tokens + users)
             })
             .await
+    }
+}
+
+/// Revokes every token of `user_id` issued until `revocation.before`, never less nor
+/// for less long than a revocation already stored. Run inside a transaction.
+pub(crate) fn revoke_all(
+    conn: &mut DbConnection,
+    user_id: &str,
+    revocation: TokenRevocation,
+) -> QueryResult<usize> {
+    let TokenRevocation { before, until } = revocation;
+    let current = token_revocations::table
+        .find(user_id)
+        .select((
+            token_revocations::revoked_before,
+            token_revocations::expires_at,
+        ))
+        .first::<(DateTime<Utc>, DateTime<Utc>)>(conn)
+        .optional()?;
+    match current {
+        None => diesel::insert_into(token_revocations::table)
+            .values((
+                token_revocations::user_id.eq(user_id),
+                token_revocations::revoked_before.eq(Stamp(before)),
+                token_revocations::expires_at.eq(Stamp(until)),
+            ))
+            .execute(conn),
+        Some((current, stored_until)) if current < before || stored_until < until => {
+            diesel::update(token_revocations::table.find(user_id))
+                .set((
+                    token_revocations::revoked_before.eq(Stamp(current.max(before))),
+                    token_revocations::expires_at.eq(Stamp(stored_until.max(until))),
+                ))
+                .execute(conn)
+        }
+        Some(_) => Ok(0),
     }
 }

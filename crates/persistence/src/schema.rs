@@ -74,3 +74,6 @@ diesel::define_sql_function! {
     /// the domain folds with, and what PostgreSQL's does under a UTF-8 locale.
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
+
+// A session's standing reads a user and both revocation tables in one statement.
+diesel::allow_tables_to_appear_in_same_query!(users, revoked_tokens, token_revocations);

@@ -4,13 +4,14 @@ use std::net::IpAddr;
 
 use roster_domain::{
     Actor, Operation, Password, Resource, Role, UserId,
-    ports::{PasswordCheck, ThrottleKey, UpdateUserError},
+    ports::{PasswordCheck, RevocationScope, ThrottleKey, UpdateUserError},
 };
 
 use super::{UserService, UsersError};
 
 impl UserService {
-    /// Sets a new password and revokes every token issued until now. The user must give
+    /// Sets a new password and revokes every token issued until now, in one
+    /// transaction. The user must give
     /// the current password; an administrator (or the system) need not.
     ///
     /// The new password's rules are checked first, so a wrong current password gets
@@ -67,7 +68,7 @@ impl UserService {
         match self
             .ports
             .users
-            .update(&user.with_password(hash, now))
+            .update(&user.with_password(hash, now), Some(self.revocation(now)))
             .await
         {
             Ok(_) => {}
@@ -78,7 +79,7 @@ impl UserService {
             Err(UpdateUserError::LastAdmin) => return Err(UsersError::LastAdmin),
             Err(UpdateUserError::Repository(e)) => return Err(e.into()),
         }
-        self.revoke_all(id, now).await?;
+        self.ports.metrics.tokens_revoked(RevocationScope::User);
         Ok(())
     }
 

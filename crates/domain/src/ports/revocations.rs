@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    access::{Session, TokenId},
+    access::{Session, Standing, TokenId},
     ports::RepositoryError,
     user::UserId,
 };
@@ -33,6 +33,11 @@ pub trait RevocationStore: Send + Sync {
 
     /// Whether the session's token is revoked, alone or with all of its user's.
     async fn is_revoked(&self, session: &Session) -> Result<bool, RepositoryError>;
+
+    /// Where the session stands now: its token unrevoked and its user present and
+    /// active, with the user's current role; else `Void`. One read of the store, made
+    /// on every authenticated request.
+    async fn standing(&self, session: &Session) -> Result<Standing, RepositoryError>;
 
     /// Forgets what no longer matters at `now`: every revocation past its own expiry
     /// (which a later change of the token lifetime does not move). Returns the rows

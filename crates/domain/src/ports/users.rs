@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
+    access::TokenRevocation,
     page::{UserFilter, UserQuery},
     user::{Email, PasswordHash, User, UserId},
 };
@@ -103,19 +104,33 @@ pub trait UserRepository: Send + Sync {
 
     /// Stores `user` over the stored user with the same id, if the stored version is
     /// still `user.version`; returns the stored user, whose version is one higher.
-    async fn update(&self, user: &User) -> Result<User, UpdateUserError>;
+    /// With `revoke`, revokes the user's tokens as
+    /// [`RevocationStore::revoke_all`](crate::ports::RevocationStore::revoke_all)
+    /// does, in the same transaction: both happen or neither.
+    async fn update(
+        &self,
+        user: &User,
+        revoke: Option<TokenRevocation>,
+    ) -> Result<User, UpdateUserError>;
 
     /// [`UserRepository::update`] for a change that makes an active administrator
     /// something else (a member, or disabled): refused with `LastAdmin` when no other
     /// active administrator would remain, decided atomically with the write, so that
     /// two administrators demoting each other at once cannot both succeed.
-    async fn update_keeping_an_admin(&self, user: &User) -> Result<User, UpdateUserError>;
+    async fn update_keeping_an_admin(
+        &self,
+        user: &User,
+        revoke: Option<TokenRevocation>,
+    ) -> Result<User, UpdateUserError>;
 
     /// Removes the user with this id; with `accepted_versions`, only if the stored
     /// version is one of them; never the last active administrator (`LastAdmin`).
+    /// Revokes the user's tokens in the same transaction, so that none comes back
+    /// should the id ever be restored.
     async fn delete(
         &self,
         id: UserId,
         accepted_versions: Option<Vec<u64>>,
+        revoke: TokenRevocation,
     ) -> Result<(), DeleteUserError>;
 }

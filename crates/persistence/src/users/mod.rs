@@ -9,7 +9,7 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 use roster_domain::{
-    Email, PasswordHash, Role, Status, User, UserFilter, UserId, UserQuery,
+    Email, PasswordHash, Role, Status, TokenRevocation, User, UserFilter, UserId, UserQuery,
     ports::{DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository},
 };
 
@@ -23,6 +23,7 @@ use crate::{
     database::Database,
     errors::database_error,
     instant::Stamp,
+    revocations,
     schema::{lower, users},
 };
 
@@ -160,18 +161,27 @@ impl UserRepository for DieselUserRepository {
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
-    async fn update(&self, user: &User) -> Result<User, UpdateUserError> {
-        self.write(user, false).await
+    async fn update(
+        &self,
+        user: &User,
+        revoke: Option<TokenRevocation>,
+    ) -> Result<User, UpdateUserError> {
+        self.write(user, false, revoke).await
     }
 
-    async fn update_keeping_an_admin(&self, user: &User) -> Result<User, UpdateUserError> {
-        self.write(user, true).await
+    async fn update_keeping_an_admin(
+        &self,
+        user: &User,
+        revoke: Option<TokenRevocation>,
+    ) -> Result<User, UpdateUserError> {
+        self.write(user, true, revoke).await
     }
 
     async fn delete(
         &self,
         id: UserId,
         accepted_versions: Option<Vec<u64>>,
+        revoke: TokenRevocation,
     ) -> Result<(), DeleteUserError> {
         let id = id.to_string();
         // Versions beyond i64 cannot be stored, so they match nothing.
@@ -206,6 +216,7 @@ impl UserRepository for DieselUserRepository {
                         return Err(Abort::Refused(DeleteUserError::LastAdmin));
                     }
                     if !deleted.is_empty() {
+                        revocations::revoke_all(conn, &id, revoke)?;
                         return Ok(());
                     }
                     let found = users::table
@@ -270,7 +281,12 @@ fn an_admin_remains(conn: &mut DbConnection) -> QueryResult<bool> {
 impl DieselUserRepository {
     /// [`UserRepository::update`], and with `keep_an_admin` the check that an active
     /// administrator remains, in the same transaction.
-    async fn write(&self, user: &User, keep_an_admin: bool) -> Result<User, UpdateUserError> {
+    async fn write(
+        &self,
+        user: &User,
+        keep_an_admin: bool,
+        revoke: Option<TokenRevocation>,
+    ) -> Result<User, UpdateUserError> {
         let row = UserRow::from_domain(user)?;
         let result = self.database.run("UPDATE", "users", move |conn| {
             conn.transaction::<_, Abort<UpdateUserError>, _>(|conn| {
@@ -295,6 +311,9 @@ impl DieselUserRepository {
                 if let Some(stored) = updated {
                     if keep_an_admin && !an_admin_remains(conn)? {
                         return Err(Abort::Refused(UpdateUserError::LastAdmin));
+                    }
+                    if let Some(revoke) = revoke {
+                        revocations::revoke_all(conn, &row.id, revoke)?;
                     }
                     return Ok(stored);
                 }

@@ -9,7 +9,7 @@ use roster_domain::{
 };
 use roster_persistence::Backend;
 
-use crate::{Context, user};
+use crate::{Context, revocation, user};
 
 roster_persistence::backend_tests!(
     the_last_active_admin_is_neither_demoted_disabled_nor_deleted,
@@ -56,13 +56,13 @@ async fn the_last_active_admin_is_neither_demoted_disabled_nor_deleted(backend: 
             ..ada.clone()
         },
     ] {
-        let refused = ctx.users.update_keeping_an_admin(&changed).await;
+        let refused = ctx.users.update_keeping_an_admin(&changed, None).await;
         assert!(
             matches!(refused, Err(UpdateUserError::LastAdmin)),
             "{refused:?}"
         );
     }
-    let refused = ctx.users.delete(ada.id, None).await;
+    let refused = ctx.users.delete(ada.id, None, revocation()).await;
     assert!(
         matches!(refused, Err(DeleteUserError::LastAdmin)),
         "{refused:?}"
@@ -78,19 +78,25 @@ async fn the_last_active_admin_is_neither_demoted_disabled_nor_deleted(backend: 
     ctx.users.insert(&grace).await.expect("insert");
     let demoted = ctx
         .users
-        .update_keeping_an_admin(&User {
-            role: Role::Member,
-            ..ada.clone()
-        })
+        .update_keeping_an_admin(
+            &User {
+                role: Role::Member,
+                ..ada.clone()
+            },
+            None,
+        )
         .await
         .expect("another administrator remains");
     assert_eq!(demoted.role, Role::Member);
-    let refused = ctx.users.delete(grace.id, None).await;
+    let refused = ctx.users.delete(grace.id, None, revocation()).await;
     assert!(
         matches!(refused, Err(DeleteUserError::LastAdmin)),
         "{refused:?}"
     );
-    ctx.users.delete(ada.id, None).await.expect("a member goes");
+    ctx.users
+        .delete(ada.id, None, revocation())
+        .await
+        .expect("a member goes");
     assert_eq!(active_admins(&ctx, &[&ada, &grace, &dormant]).await, 1);
 }
 
@@ -117,13 +123,13 @@ async fn of_admins_demoting_each_other_at_once_one_remains(backend: Backend) {
             let by_delete = round % 3 == 2;
             tokio::spawn(async move {
                 if by_delete {
-                    match users.delete(id, None).await {
+                    match users.delete(id, None, revocation()).await {
                         Ok(()) => Ok(()),
                         Err(DeleteUserError::LastAdmin) => Err(()),
                         Err(other) => panic!("unexpected: {other:?}"),
                     }
                 } else {
-                    match users.update_keeping_an_admin(&changed).await {
+                    match users.update_keeping_an_admin(&changed, None).await {
                         Ok(_) => Ok(()),
                         Err(UpdateUserError::LastAdmin) => Err(()),
                         Err(other) => panic!("unexpected: {other:?}"),
@@ -143,22 +149,29 @@ async fn of_admins_demoting_each_other_at_once_one_remains(backend: Backend) {
             1,
             "round {round}"
         );
-        // Leave no administrator of this round behind for the next one to rely on.
-        for admin in [&first, &second] {
-            let _ = users.delete(admin.id, None).await;
-        }
-        let leftover = User {
-            role: Role::Member,
-            ..users
-                .find(first.id)
-                .await
-                .expect("find")
-                .or(users.find(second.id).await.expect("find"))
-                .expect("one admin is left")
-        };
-        // The last one of the round may only go once it is a member: make it one
-        // directly (a plain update is not guarded), then delete it.
-        let stored = users.update(&leftover).await.expect("demote");
-        users.delete(stored.id, None).await.expect("delete");
+        clear_round(users.as_ref(), &first, &second).await;
     }
+}
+
+/// Leaves no administrator of a round behind for the next one to rely on.
+async fn clear_round(users: &impl UserRepository, first: &User, second: &User) {
+    for admin in [first, second] {
+        let _ = users.delete(admin.id, None, revocation()).await;
+    }
+    let leftover = User {
+        role: Role::Member,
+        ..users
+            .find(first.id)
+            .await
+            .expect("find")
+            .or(users.find(second.id).await.expect("find"))
+            .expect("one admin is left")
+    };
+    // The last one of the round may only go once it is a member: make it one
+    // directly (a plain update is not guarded), then delete it.
+    let stored = users.update(&leftover, None).await.expect("demote");
+    users
+        .delete(stored.id, None, revocation())
+        .await
+        .expect("delete");
 }

@@ -71,7 +71,7 @@ async fn a_password_change_is_an_update(backend: Backend) {
     let changed = original
         .clone()
         .with_password(hash("second"), original.updated_at + Duration::seconds(1));
-    let stored = ctx.users.update(&changed).await.expect("update");
+    let stored = ctx.users.update(&changed, None).await.expect("update");
 
     assert_eq!(stored.password_hash, Some(hash("second")));
     assert_eq!(stored.password_changed_at, changed.password_changed_at);

@@ -14,11 +14,12 @@ mod listing;
 mod migrations;
 mod pool;
 mod revocations;
+mod standing;
 mod users;
 
 use roster_domain::{
-    Email, NewUser, Password, Role, Status, User, UserId, UserName, ports::Clock as _,
-    ports::SystemClock,
+    Email, NewUser, Password, Role, Status, TokenRevocation, User, UserId, UserName,
+    ports::Clock as _, ports::SystemClock,
 };
 use roster_persistence::{
     Backend, Database, DatabaseSettings, DieselUserRepository, testing::TestDatabase,
@@ -72,4 +73,13 @@ pub(crate) fn user(email: &str) -> User {
         password: Password::new("unused: the repository stores hashes"),
     };
     User::create(UserId::generate(), new, SystemClock.now())
+}
+
+/// Every token issued until now, kept for a 15-minute lifetime.
+pub(crate) fn revocation() -> TokenRevocation {
+    let now = SystemClock.now();
+    TokenRevocation {
+        before: now,
+        until: now + chrono::Duration::minutes(15),
+    }
 }

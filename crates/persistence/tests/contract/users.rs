@@ -9,7 +9,7 @@ use roster_domain::{
 };
 use roster_persistence::Backend;
 
-use crate::{Context, user};
+use crate::{Context, revocation, user};
 
 roster_persistence::backend_tests!(
     inserted_user_reads_back_equal,
@@ -92,7 +92,7 @@ async fn update_stores_changes_and_bumps_the_version(backend: Backend) {
         ..original.clone()
     };
 
-    let stored = ctx.users.update(&changed).await.expect("update");
+    let stored = ctx.users.update(&changed, None).await.expect("update");
 
     assert_eq!(
         stored,
@@ -117,13 +117,13 @@ async fn update_based_on_a_stale_version_is_a_conflict(backend: Backend) {
         name: UserName::parse("First").expect("name"),
         ..original.clone()
     };
-    ctx.users.update(&first).await.expect("first update");
+    ctx.users.update(&first, None).await.expect("first update");
 
     let stale = User {
         name: UserName::parse("Second").expect("name"),
         ..original.clone()
     };
-    let result = ctx.users.update(&stale).await;
+    let result = ctx.users.update(&stale, None).await;
 
     assert!(
         matches!(result, Err(UpdateUserError::VersionConflict)),
@@ -152,7 +152,7 @@ async fn of_two_concurrent_updates_exactly_one_wins(backend: Backend) {
             name: UserName::parse(name).expect("name"),
             ..original.clone()
         };
-        tokio::spawn(async move { users.update(&changed).await })
+        tokio::spawn(async move { users.update(&changed, None).await })
     });
     let mut won = Vec::new();
     for attempt in attempts {
@@ -175,7 +175,7 @@ async fn update_of_a_missing_user_is_not_found(backend: Backend) {
         return;
     };
 
-    let result = ctx.users.update(&user("ghost@example.com")).await;
+    let result = ctx.users.update(&user("ghost@example.com"), None).await;
 
     assert!(
         matches!(result, Err(UpdateUserError::NotFound)),
@@ -196,7 +196,7 @@ async fn update_to_a_taken_email_is_refused_and_changes_nothing(backend: Backend
         email: Email::parse("ADA@example.com").expect("email"),
         ..grace.clone()
     };
-    let result = ctx.users.update(&clash).await;
+    let result = ctx.users.update(&clash, None).await;
 
     assert!(
         matches!(result, Err(UpdateUserError::EmailTaken)),
@@ -214,7 +214,10 @@ async fn delete_removes_the_user(backend: Backend) {
     ctx.users.insert(&ada).await.expect("insert");
     ctx.users.insert(&grace).await.expect("insert");
 
-    ctx.users.delete(ada.id, None).await.expect("delete");
+    ctx.users
+        .delete(ada.id, None, revocation())
+        .await
+        .expect("delete");
 
     assert_eq!(ctx.users.find(ada.id).await.expect("find"), None);
     assert_eq!(ctx.users.find(grace.id).await.expect("find"), Some(grace));
@@ -232,7 +235,7 @@ async fn delete_of_a_missing_user_is_not_found(backend: Backend) {
 
     let result = ctx
         .users
-        .delete(roster_domain::UserId::generate(), None)
+        .delete(roster_domain::UserId::generate(), None, revocation())
         .await;
     assert!(
         matches!(result, Err(DeleteUserError::NotFound)),
@@ -240,7 +243,11 @@ async fn delete_of_a_missing_user_is_not_found(backend: Backend) {
     );
     let result = ctx
         .users
-        .delete(roster_domain::UserId::generate(), Some(vec![1]))
+        .delete(
+            roster_domain::UserId::generate(),
+            Some(vec![1]),
+            revocation(),
+        )
         .await;
     assert!(
         matches!(result, Err(DeleteUserError::NotFound)),
@@ -256,7 +263,7 @@ async fn a_conditional_delete_needs_an_accepted_version(backend: Backend) {
     ctx.users.insert(&ada).await.expect("insert");
 
     for accepted in [vec![], vec![2, 3]] {
-        let result = ctx.users.delete(ada.id, Some(accepted)).await;
+        let result = ctx.users.delete(ada.id, Some(accepted), revocation()).await;
         assert!(
             matches!(result, Err(DeleteUserError::VersionConflict { current: 1 })),
             "{result:?}"
@@ -268,7 +275,7 @@ async fn a_conditional_delete_needs_an_accepted_version(backend: Backend) {
     );
 
     ctx.users
-        .delete(ada.id, Some(vec![5, 1]))
+        .delete(ada.id, Some(vec![5, 1]), revocation())
         .await
         .expect("deleted at version 1");
     assert_eq!(ctx.users.find(ada.id).await.expect("find"), None);

@@ -235,35 +235,54 @@ async fn a_throttled_login_is_refused_before_any_work() {
     );
 }
 
-#[tokio::test]
-async fn authentication_checks_revocation() {
-    let session = Session::fake(UserId::generate(), Role::Member);
-    let mut mocks = Mocks::new();
+/// The session a token grants, with the token's claims as issued.
+fn authenticating(mocks: &mut Mocks, session: &Session) {
     let valid = session.clone();
     mocks
         .tokens
         .expect_authenticate()
         .returning(move |_, _| Ok(valid.clone()));
+}
+
+#[tokio::test]
+async fn authentication_takes_the_users_current_role_and_refuses_a_void_session() {
+    let session = Session::fake(UserId::generate(), Role::Admin);
+    let mut mocks = Mocks::new();
+    authenticating(&mut mocks, &session);
     mocks
         .revocations
-        .expect_is_revoked()
+        .expect_standing()
         .times(1)
-        .returning(|_| Ok(false));
+        .returning(|_| Ok(Standing::Current(Role::Admin)));
     let actor = auth(mocks, false)
         .authenticate("token")
         .await
         .expect("valid");
     assert_eq!(actor, Actor::User(session.clone()));
 
+    // Demoted since the token was issued: the session carries the role now.
     let mut mocks = Mocks::new();
-    mocks
-        .tokens
-        .expect_authenticate()
-        .returning(move |_, _| Ok(session.clone()));
+    authenticating(&mut mocks, &session);
     mocks
         .revocations
-        .expect_is_revoked()
-        .returning(|_| Ok(true));
+        .expect_standing()
+        .returning(|_| Ok(Standing::Current(Role::Member)));
+    let actor = auth(mocks, false)
+        .authenticate("token")
+        .await
+        .expect("valid");
+    let Actor::User(demoted) = actor else {
+        panic!("{actor:?}");
+    };
+    assert_eq!(demoted.role, Role::Member);
+
+    // Revoked, or the user disabled or gone.
+    let mut mocks = Mocks::new();
+    authenticating(&mut mocks, &session);
+    mocks
+        .revocations
+        .expect_standing()
+        .returning(|_| Ok(Standing::Void));
     let result = auth(mocks, false).authenticate("token").await;
     assert!(
         matches!(
@@ -278,7 +297,7 @@ async fn authentication_checks_revocation() {
         .tokens
         .expect_authenticate()
         .returning(|_, _| Err(AuthenticationError::Expired));
-    mocks.revocations.expect_is_revoked().never();
+    mocks.revocations.expect_standing().never();
     let result = auth(mocks, false).authenticate("token").await;
     assert!(
         matches!(

@@ -12,10 +12,10 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
     mocks
         .users
         .expect_delete()
-        .with(eq(id), eq(None))
+        .with(eq(id), eq(None), eq(Mocks::revocation_now()))
         .times(1)
-        .returning(|_, _| Ok(()));
-    mocks.revoking_all_once(id);
+        .returning(|_, _, _| Ok(()));
+    mocks.revocations.expect_revoke_all().never();
     let published = mocks.published.clone();
     let counted = mocks.counted.clone();
 
@@ -41,7 +41,7 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
     mocks
         .users
         .expect_delete()
-        .returning(|_, _| Err(DeleteUserError::NotFound));
+        .returning(|_, _, _| Err(DeleteUserError::NotFound));
     let result = service(mocks).delete(&Actor::System, id, None).await;
     assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
     Ok(())
@@ -73,10 +73,14 @@ async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_rev
     mocks
         .users
         .expect_update()
-        .withf(|u| u.password_hash == Some(hash("of-21")) && u.password_changed_at == Some(at(NOW)))
+        .withf(|u, revoke| {
+            u.password_hash == Some(hash("of-21"))
+                && u.password_changed_at == Some(at(NOW))
+                && *revoke == Some(Mocks::revocation_now())
+        })
         .times(1)
-        .returning(|u| Ok(u.clone()));
-    mocks.revoking_all_once(me.id);
+        .returning(|u, _| Ok(u.clone()));
+    mocks.revocations.expect_revoke_all().never();
     // Each attempt counts as a login would; the right one is taken back.
     mocks
         .throttle
@@ -129,13 +133,10 @@ async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy(
     mocks
         .users
         .expect_update()
+        .withf(|_, revoke| *revoke == Some(Mocks::revocation_now()))
         .times(1)
-        .returning(|u| Ok(u.clone()));
-    mocks
-        .revocations
-        .expect_revoke_all()
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+        .returning(|u, _| Ok(u.clone()));
+    mocks.revocations.expect_revoke_all().never();
     mocks.admitting_one_hash();
     let service = service(mocks);
     let admin = Actor::User(Session::fake(UserId::generate(), Role::Admin));
