@@ -74,6 +74,10 @@ image-smoke:
 bench:
     cargo bench -p roster-security --bench auth
 
+# The hot path under load on SQLite and PostgreSQL: requests/s, p50/p99, login storm RSS (installs wrk).
+bench-http *BACKENDS:
+    bash .ci/bench-http.sh {{BACKENDS}}
+
 # Throughput of GET /api/v1/users/{id} with telemetry off, exporting, and exporting to nowhere (needs wrk).
 bench-telemetry:
     bash .ci/bench-telemetry.sh
