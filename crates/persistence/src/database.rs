@@ -19,9 +19,10 @@ use tracing::field::Empty;
 
 use crate::{
     backend::Backend,
+    cache::{Caches, listener::Listener},
     connection::{DbConnection, Manager, Pool},
     errors::{database_error, interact_error, pool_error},
-    settings::DatabaseSettings,
+    settings::{DatabaseSettings, postgres_target},
 };
 
 /// A pool of connections to SQLite or PostgreSQL. Cloning shares the pool.
@@ -30,6 +31,9 @@ pub struct Database {
     backend: Backend,
     pool: Pool,
     instruments: Arc<OnceLock<Instruments>>,
+    caches: Caches,
+    /// PostgreSQL's invalidations from other instances, while caching.
+    listener: Option<Arc<Listener>>,
 }
 
 /// The pool's connection wait-time histogram, once [`Database::instrument`] ran.
@@ -54,50 +58,6 @@ pub struct PoolStatus {
     pub size: usize,
     pub available: usize,
     pub waiting: usize,
-}
-
-/// The PostgreSQL URL with what keeps a dead or partitioned server from hanging a
-/// request: libpq's `connect_timeout` (the pool's create timeout), TCP keepalives and
-/// `tcp_user_timeout` (so a connection whose peer vanished fails in seconds, not at the
-/// kernel's default of hours), and the server-side `statement_timeout`. Parameters the
-/// URL already sets are kept.
-fn postgres_target(url: &str, settings: &DatabaseSettings) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return url.to_owned();
-    };
-    let seconds = settings.create_timeout.as_secs().max(2);
-    let statement_ms = settings.statement_timeout.as_millis();
-    let user_timeout_ms = (settings.wait_timeout.as_millis() * 2).max(5_000);
-    let wanted = [
-        ("connect_timeout", seconds.to_string()),
-        ("keepalives", "1".to_owned()),
-        ("keepalives_idle", "10".to_owned()),
-        ("keepalives_interval", "5".to_owned()),
-        ("keepalives_count", "3".to_owned()),
-        ("tcp_user_timeout", user_timeout_ms.to_string()),
-        ("options", format!("-c statement_timeout={statement_ms}")),
-    ];
-    let present: Vec<String> = parsed
-        .query_pairs()
-        .map(|(key, _)| key.into_owned())
-        .collect();
-    // Percent-encoded by hand: libpq decodes `%20`, not the `+` of form encoding.
-    let added = wanted
-        .iter()
-        .filter(|(key, _)| !present.iter().any(|p| p == key))
-        .map(|(key, value)| {
-            let value =
-                percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
-            format!("{key}={value}")
-        });
-    let query: Vec<String> = parsed
-        .query()
-        .map(str::to_owned)
-        .into_iter()
-        .chain(added)
-        .collect();
-    parsed.set_query(Some(&query.join("&")));
-    parsed.to_string()
 }
 
 impl Database {
@@ -134,10 +94,20 @@ impl Database {
             .runtime(Runtime::Tokio1)
             .build()
             .with_context(|| format!("cannot build the {} connection pool", backend.name()))?;
+        let caches = Caches::new(&settings.cache, backend);
+        let listener = match backend {
+            Backend::Postgres if caches.is_enabled() => Some(Arc::new(
+                Listener::start(&target, caches.clone())
+                    .context("cannot start the cache listener")?,
+            )),
+            _ => None,
+        };
         Ok(Self {
             backend,
             pool,
             instruments: Arc::default(),
+            caches,
+            listener,
         })
     }
 
@@ -159,6 +129,14 @@ impl Database {
     /// connections are closed as they are returned.
     pub fn close(&self) {
         self.pool.close();
+        if let Some(listener) = &self.listener {
+            listener.stop();
+        }
+    }
+
+    /// The caches every store on this database shares.
+    pub(crate) fn caches(&self) -> &Caches {
+        &self.caches
     }
 
     /// Reports the pool through `meter`, with the semantic-convention instruments:
@@ -369,34 +347,5 @@ fn create_parent_folder(path: &str) -> anyhow::Result<()> {
                 )
             }),
         _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn postgres_urls_get_timeouts_and_keepalives_unless_they_set_their_own() {
-        let settings = DatabaseSettings::for_url("postgres://u@h/db");
-        let target = postgres_target("postgres://u@h/db?sslmode=require", &settings);
-        for part in [
-            "sslmode=require",
-            "connect_timeout=5",
-            "keepalives=1",
-            "tcp_user_timeout=10000",
-            "options=%2Dc%20statement%5Ftimeout%3D10000",
-        ] {
-            assert!(target.contains(part), "{part}: {target}");
-        }
-        let own = postgres_target(
-            "postgres://u@h/db?connect_timeout=1&options=-c%20x%3Dy",
-            &settings,
-        );
-        assert!(
-            own.contains("connect_timeout=1") && !own.contains("connect_timeout=5"),
-            "{own}"
-        );
-        assert!(!own.contains("statement"), "{own}");
     }
 }

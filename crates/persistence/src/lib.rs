@@ -9,6 +9,7 @@
 //! explicitly to domain types.
 
 mod backend;
+mod cache;
 mod connection;
 mod database;
 mod errors;
@@ -24,6 +25,7 @@ pub mod testing;
 mod users;
 
 pub use backend::Backend;
+pub use cache::CacheSettings;
 #[cfg(feature = "testing")]
 pub use database::HeldConnection;
 pub use database::{Database, PoolStatus};

@@ -10,6 +10,7 @@ use roster_domain::{
 };
 
 use crate::{
+    cache::{Principal, listener::announce, token_payload, user_payload},
     connection::DbConnection,
     database::Database,
     instant::Stamp,
@@ -37,20 +38,26 @@ impl RevocationStore for DieselRevocationStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let (token_id, user_id) = (token_id.to_string(), user_id.to_string());
-        self.database
+        let revoked = token_id.clone();
+        let result = self
+            .database
             .query("INSERT", "revoked_tokens", move |conn| {
-                conn.execute_natively(
-                    diesel::insert_into(revoked_tokens::table)
-                        .values((
-                            revoked_tokens::token_id.eq(token_id),
-                            revoked_tokens::user_id.eq(user_id),
-                            revoked_tokens::expires_at.eq(Stamp(expires_at)),
-                        ))
-                        .on_conflict_do_nothing(),
-                )
+                conn.transaction(|conn| {
+                    conn.execute_natively(
+                        diesel::insert_into(revoked_tokens::table)
+                            .values((
+                                revoked_tokens::token_id.eq(&token_id),
+                                revoked_tokens::user_id.eq(user_id),
+                                revoked_tokens::expires_at.eq(Stamp(expires_at)),
+                            ))
+                            .on_conflict_do_nothing(),
+                    )?;
+                    announce(conn, &token_payload(&token_id))
+                })
             })
-            .await?;
-        Ok(())
+            .await;
+        self.database.caches().token_revoked(&revoked);
+        result
     }
 
     async fn revoke_all(
@@ -64,12 +71,18 @@ impl RevocationStore for DieselRevocationStore {
             before,
             until: expires_at,
         };
-        self.database
+        let changed = user_id.clone();
+        let result = self
+            .database
             .query("UPSERT", "token_revocations", move |conn| {
-                conn.transaction(|conn| revoke_all(conn, &user_id, revocation))
+                conn.transaction(|conn| {
+                    revoke_all(conn, &user_id, revocation)?;
+                    announce(conn, &user_payload(&user_id))
+                })
             })
-            .await?;
-        Ok(())
+            .await;
+        self.database.caches().user_changed(&changed);
+        result
     }
 
     async fn is_revoked(&self, session: &Session) -> Result<bool, RepositoryError> {
@@ -97,39 +110,45 @@ impl RevocationStore for DieselRevocationStore {
     async fn standing(&self, session: &Session) -> Result<Standing, RepositoryError> {
         let token_id = session.token_id.to_string();
         let user_id = session.user_id.to_string();
-        let issued_at = Stamp(session.issued_at);
+        let caches = self.database.caches();
+        if let Some((principal, revoked)) = caches.standing(&user_id, &token_id) {
+            return Ok(stands(session, principal, revoked));
+        }
+        let fill = caches.begin_fill();
+        let (user, token) = (user_id.clone(), token_id.clone());
         // One statement: the user's role and status, and both revocations.
         let found = self
             .database
             .query("SELECT", "users", move |conn| {
                 users::table
-                    .find(&user_id)
+                    .find(&user)
                     .select((
                         users::role,
                         users::status,
-                        diesel::dsl::exists(revoked_tokens::table.find(token_id)),
-                        diesel::dsl::exists(
-                            token_revocations::table
-                                .find(&user_id)
-                                .filter(token_revocations::revoked_before.ge(issued_at)),
-                        ),
+                        diesel::dsl::exists(revoked_tokens::table.find(token)),
+                        token_revocations::table
+                            .find(&user)
+                            .select(token_revocations::revoked_before)
+                            .single_value(),
                     ))
-                    .first::<(String, String, bool, bool)>(conn)
+                    .first::<(String, String, bool, Option<DateTime<Utc>>)>(conn)
                     .optional()
             })
             .await?;
-        let Some((role, status, token_revoked, all_revoked)) = found else {
+        let Some((role, status, revoked, revoked_before)) = found else {
             return Ok(Standing::Void);
         };
-        let status: Status = status
-            .parse()
-            .map_err(|e| RepositoryError::Unexpected(anyhow!("stored status: {e}")))?;
-        if token_revoked || all_revoked || status != Status::Active {
-            return Ok(Standing::Void);
-        }
-        role.parse()
-            .map(Standing::Current)
-            .map_err(|e| RepositoryError::Unexpected(anyhow!("stored role: {e}")))
+        let principal = Principal {
+            role: role
+                .parse()
+                .map_err(|e| RepositoryError::Unexpected(anyhow!("stored role: {e}")))?,
+            status: status
+                .parse()
+                .map_err(|e| RepositoryError::Unexpected(anyhow!("stored status: {e}")))?,
+            revoked_before,
+        };
+        caches.fill_standing(fill, &user_id, principal, &token_id, revoked);
+        Ok(stands(session, principal, revoked))
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RepositoryError> {
@@ -146,6 +165,20 @@ impl RevocationStore for DieselRevocationStore {
                 Ok::<_, diesel::result::Error>(tokens + users)
             })
             .await
+    }
+}
+
+/// Where `session` stands given its user's standing and whether its token is revoked
+/// alone.
+fn stands(session: &Session, principal: Principal, revoked: bool) -> Standing {
+    let revoked = revoked
+        || principal
+            .revoked_before
+            .is_some_and(|before| before >= session.issued_at);
+    if revoked || principal.status != Status::Active {
+        Standing::Void
+    } else {
+        Standing::Current(principal.role)
     }
 }
 

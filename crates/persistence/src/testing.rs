@@ -156,3 +156,24 @@ macro_rules! backend_tests {
         }
     };
 }
+
+impl crate::Database {
+    /// Ends every cache listener's connection to this database (PostgreSQL), as a
+    /// network failure or a restart would; the listeners reconnect on their own.
+    pub async fn terminate_cache_listeners(
+        &self,
+    ) -> Result<usize, roster_domain::ports::RepositoryError> {
+        self.query("SELECT", "pg_stat_activity", |conn| {
+            let crate::connection::DbConnection::Postgres(pg) = conn else {
+                return Ok(0);
+            };
+            diesel::sql_query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND datname = current_database()",
+            )
+            .bind::<diesel::sql_types::Text, _>(crate::cache::listener::APPLICATION_NAME)
+            .execute(pg)
+        })
+        .await
+    }
+}

@@ -10,6 +10,7 @@ use biscuit_auth::{
     macros::{authorizer, biscuit},
 };
 use chrono::{DateTime, Utc};
+use moka::sync::Cache;
 use roster_domain::{
     AccessRequest, Actor, IssuedToken, Resource, Role, Session, TokenHandle, TokenId, UserId,
     ports::{AccessDenied, AuthenticationError, Authorizer, IssueError, TokenAuthority},
@@ -38,7 +39,15 @@ pub struct BiscuitAuthority {
     key_id: u32,
     verifying: HashMap<u32, PublicKey>,
     lifetime: chrono::Duration,
+    /// Tokens verified already, by their text: verifying is a pure function of the
+    /// token and the keys, so only expiry needs checking again on a hit.
+    verified: Cache<String, Session>,
 }
+
+/// The memory the verified tokens may take, counted as their text plus what their
+/// parsed form costs beyond it (an estimate).
+const VERIFIED_CAPACITY: u64 = 16 * 1024 * 1024;
+const PARSED_OVERHEAD: usize = 1024;
 
 impl std::fmt::Debug for BiscuitAuthority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,11 +74,19 @@ impl BiscuitAuthority {
             );
         }
         verifying.insert(keys.current_id, keys.current.public());
+        let verified = Cache::builder()
+            .max_capacity(VERIFIED_CAPACITY)
+            .weigher(|token: &String, _: &Session| {
+                u32::try_from(token.len() + PARSED_OVERHEAD).unwrap_or(u32::MAX)
+            })
+            .time_to_live(lifetime.to_std().unwrap_or(Duration::ZERO))
+            .build();
         Ok(Self {
             signing: keys.current,
             key_id: keys.current_id,
             verifying,
             lifetime,
+            verified,
         })
     }
 }
@@ -80,6 +97,18 @@ fn micros(at: DateTime<Utc>) -> i64 {
 
 fn from_micros(value: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_micros(value)
+}
+
+impl BiscuitAuthority {
+    /// Past its own expiry, or older than the current lifetime.
+    fn is_expired(
+        &self,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        expires_at <= now || issued_at + self.lifetime <= now
+    }
 }
 
 impl TokenAuthority for BiscuitAuthority {
@@ -121,20 +150,28 @@ impl TokenAuthority for BiscuitAuthority {
 
     /// Refuses what is too big, has too many blocks, has expired or appends anything
     /// but bounded checks, all before the signatures are checked; no datalog runs here.
+    /// A token verified before is only checked for expiry.
     fn authenticate(
         &self,
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Session, AuthenticationError> {
-        let unverified = acceptance::parse(token.trim())?;
+        let token = token.trim();
+        if let Some(session) = self.verified.get(token) {
+            if self.is_expired(session.issued_at, session.expires_at, now) {
+                return Err(AuthenticationError::Expired);
+            }
+            return Ok(session);
+        }
+        let unverified = acceptance::parse(token)?;
         let claims = acceptance::claims(&unverified)?;
         let issued_at = from_micros(claims.issued_at).ok_or(AuthenticationError::Malformed)?;
         let expires_at = from_micros(claims.expires_at).ok_or(AuthenticationError::Malformed)?;
-        if expires_at <= now || issued_at + self.lifetime <= now {
+        if self.is_expired(issued_at, expires_at, now) {
             return Err(AuthenticationError::Expired);
         }
         acceptance::appended_blocks_are_attenuations(&unverified)?;
-        let token = unverified
+        let verified = unverified
             .verify(|key_id: Option<u32>| {
                 key_id
                     .and_then(|id| self.verifying.get(&id).copied())
@@ -146,7 +183,7 @@ impl TokenAuthority for BiscuitAuthority {
                 }
                 _ => AuthenticationError::Malformed,
             })?;
-        Ok(Session {
+        let session = Session {
             user_id: UserId::parse(&claims.user).map_err(|_| AuthenticationError::Malformed)?,
             role: claims
                 .role
@@ -155,8 +192,10 @@ impl TokenAuthority for BiscuitAuthority {
             token_id: TokenId::parse(&claims.token_id).ok_or(AuthenticationError::Malformed)?,
             issued_at,
             expires_at,
-            token: TokenHandle::new(token),
-        })
+            token: TokenHandle::new(verified),
+        };
+        self.verified.insert(token.to_owned(), session.clone());
+        Ok(session)
     }
 
     fn lifetime(&self) -> chrono::Duration {

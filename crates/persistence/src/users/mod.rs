@@ -19,6 +19,7 @@ mod row;
 use row::UserRow;
 
 use crate::{
+    cache::{listener::announce, user_payload},
     connection::DbConnection,
     database::Database,
     errors::database_error,
@@ -79,13 +80,22 @@ impl UserRepository for DieselUserRepository {
 
     async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
         let id = id.to_string();
+        let caches = self.database.caches();
+        if let Some(user) = caches.user(&id) {
+            return Ok(Some(user));
+        }
+        let fill = caches.begin_fill();
         let row = self
             .database
             .query("SELECT", "users", move |conn| {
                 users::table.find(id).first::<UserRow>(conn).optional()
             })
             .await?;
-        row.map(UserRow::into_domain).transpose()
+        let user = row.map(UserRow::into_domain).transpose()?;
+        if let Some(user) = &user {
+            caches.fill_user(fill, user);
+        }
+        Ok(user)
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
@@ -119,23 +129,29 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<(), RepositoryError> {
         let id = id.to_string();
         let rehashed = rehashed.map(|hash| hash.as_str().to_owned());
-        self.database
+        let changed = id.clone();
+        let result = self
+            .database
             .query("UPDATE", "users", move |conn| {
-                let target = users::table.find(id);
-                match rehashed {
-                    Some(hash) => diesel::update(target)
-                        .set((
-                            users::last_login_at.eq(Some(Stamp(at))),
-                            users::password_hash.eq(Some(hash)),
-                        ))
-                        .execute(conn),
-                    None => diesel::update(target)
-                        .set(users::last_login_at.eq(Some(Stamp(at))))
-                        .execute(conn),
-                }
+                conn.transaction(|conn| {
+                    let target = users::table.find(&id);
+                    match rehashed {
+                        Some(hash) => diesel::update(target)
+                            .set((
+                                users::last_login_at.eq(Some(Stamp(at))),
+                                users::password_hash.eq(Some(hash)),
+                            ))
+                            .execute(conn)?,
+                        None => diesel::update(target)
+                            .set(users::last_login_at.eq(Some(Stamp(at))))
+                            .execute(conn)?,
+                    };
+                    announce(conn, &user_payload(&id))
+                })
             })
-            .await?;
-        Ok(())
+            .await;
+        self.database.caches().user_changed(&changed);
+        result
     }
 
     async fn list(&self, query: &UserQuery, limit: usize) -> Result<Vec<User>, RepositoryError> {
@@ -193,6 +209,7 @@ impl UserRepository for DieselUserRepository {
         });
         // Deleted (never the last active administrator), or else why not, in one
         // transaction.
+        let changed = id.clone();
         let outcome = self
             .database
             .run("DELETE", "users", move |conn| {
@@ -217,6 +234,7 @@ impl UserRepository for DieselUserRepository {
                     }
                     if !deleted.is_empty() {
                         revocations::revoke_all(conn, &id, revoke)?;
+                        announce(conn, &user_payload(&id))?;
                         return Ok(());
                     }
                     let found = users::table
@@ -232,7 +250,9 @@ impl UserRepository for DieselUserRepository {
                     )))
                 })
             })
-            .await?;
+            .await;
+        self.database.caches().user_changed(&changed);
+        let outcome = outcome?;
         match outcome {
             Ok(()) => Ok(()),
             Err(Abort::Refused(e)) => Err(e),
@@ -288,6 +308,7 @@ impl DieselUserRepository {
         revoke: Option<TokenRevocation>,
     ) -> Result<User, UpdateUserError> {
         let row = UserRow::from_domain(user)?;
+        let changed = row.id.clone();
         let result = self.database.run("UPDATE", "users", move |conn| {
             conn.transaction::<_, Abort<UpdateUserError>, _>(|conn| {
                 let updated = diesel::update(
@@ -315,6 +336,7 @@ impl DieselUserRepository {
                     if let Some(revoke) = revoke {
                         revocations::revoke_all(conn, &row.id, revoke)?;
                     }
+                    announce(conn, &user_payload(&row.id))?;
                     return Ok(stored);
                 }
                 // Nothing matched: tell a missing user from a changed one.
@@ -327,7 +349,10 @@ impl DieselUserRepository {
                 }))
             })
         });
-        match result.await? {
+        let result = result.await;
+        // Whatever the outcome: a refused write may have been based on a stale read.
+        self.database.caches().user_changed(&changed);
+        match result? {
             Ok(stored) => Ok(stored.into_domain()?),
             Err(Abort::Refused(e)) => Err(e),
             Err(Abort::Database(e)) if is_email_taken(&e) => Err(UpdateUserError::EmailTaken),

@@ -8,6 +8,7 @@
 )]
 
 mod admins;
+mod caches;
 mod credentials;
 mod idempotency;
 mod listing;
@@ -30,6 +31,7 @@ use roster_persistence::{
 pub(crate) struct Context {
     pub(crate) database: Database,
     pub(crate) users: DieselUserRepository,
+    pub(crate) settings: DatabaseSettings,
     // Dropped last: removes the database once the pool is gone.
     _test_database: TestDatabase,
 }
@@ -53,6 +55,7 @@ impl Context {
         Some(Self {
             database,
             users,
+            settings,
             _test_database: test_database,
         })
     }

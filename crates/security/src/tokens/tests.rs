@@ -291,3 +291,30 @@ fn a_lowered_lifetime_shortens_tokens_already_issued() {
         "its own expiry is later"
     );
 }
+
+/// A token verified once is remembered, but never past its expiry; a tampered copy is
+/// not mistaken for it.
+#[test]
+fn a_remembered_token_still_expires_and_its_tampered_copies_are_refused() {
+    let authority = authority(KeyPair::new(), 1, vec![]);
+    let token = authority
+        .issue(UserId::generate(), Role::Member, now())
+        .expect("issue")
+        .token;
+    assert!(authority.authenticate(&token, now()).is_ok());
+    assert!(
+        authority.authenticate(&format!(" {token} "), now()).is_ok(),
+        "the same token, however padded"
+    );
+    assert_eq!(
+        authority
+            .authenticate(&token, now() + chrono::Duration::minutes(15))
+            .map(|_| ()),
+        Err(Auth::Expired)
+    );
+    let mut tampered = token.into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("text");
+    assert!(authority.authenticate(&tampered, now()).is_err());
+}
