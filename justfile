@@ -78,6 +78,10 @@ bench:
 bench-http *BACKENDS:
     bash .ci/bench-http.sh {{BACKENDS}}
 
+# A CPU profile under load: perf samples the server while wrk drives PATH; writes target/profile/flamegraph.svg.
+profile path="":
+    bash .ci/profile.sh {{path}}
+
 # Throughput of GET /api/v1/users/{id} with telemetry off, exporting, and exporting to nowhere (needs wrk).
 bench-telemetry:
     bash .ci/bench-telemetry.sh

@@ -82,7 +82,7 @@ impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = RequestId::from_request(request);
         // No route for unmatched paths: never the raw path, whose values are unbounded.
-        let route = request.match_pattern();
+        let route = observability::route(request);
         // `_OTHER` for a method outside the conventions' list, which keeps the sent
         // one in `http.request.method_original`.
         let method = observability::method_label(request.method());
@@ -156,7 +156,10 @@ impl RootSpanBuilder for RequestSpan {
         span.in_scope(|| {
             tracing::info!(
                 http.request.method = %request.method(),
-                http.route = request.match_pattern(),
+                http.route = request
+                    .extensions()
+                    .get::<observability::MatchedRoute>()
+                    .and_then(|matched| matched.0.clone()),
                 http.response.status_code = i64::from(status.as_u16()),
                 latency_ms,
                 "request completed"

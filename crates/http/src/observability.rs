@@ -82,12 +82,28 @@ impl Observability {
         self.active.add(1, &common);
         InFlight {
             observability: self.clone(),
-            route: request.match_pattern(),
+            route: route(request),
             common,
             started: Instant::now(),
             status: None,
         }
     }
+}
+
+/// The route template the request matched (`/api/v1/users/{id}`), or none: found once
+/// a request (the router's regular expressions are not free) and kept in its
+/// extensions for the span, the access log and the metrics.
+#[derive(Debug, Clone)]
+pub(crate) struct MatchedRoute(pub(crate) Option<String>);
+
+pub(crate) fn route(request: &ServiceRequest) -> Option<String> {
+    use actix_web::HttpMessage as _;
+    if let Some(MatchedRoute(route)) = request.extensions().get::<MatchedRoute>() {
+        return route.clone();
+    }
+    let route = request.match_pattern();
+    request.extensions_mut().insert(MatchedRoute(route.clone()));
+    route
 }
 
 /// The method as the semantic conventions name it: one of RFC 9110's and PATCH, or

@@ -19,6 +19,7 @@ use roster_domain::{
 use crate::keys::SigningKeys;
 
 mod acceptance;
+mod decisions;
 
 /// Generous limits: the policy is tiny, but debug builds and loaded machines are slow,
 /// and the library's default of 1 ms would turn slowness into refusals.
@@ -42,6 +43,8 @@ pub struct BiscuitAuthority {
     /// Tokens verified already, by their text: verifying is a pure function of the
     /// token and the keys, so only expiry needs checking again on a hit.
     verified: Cache<String, Session>,
+    /// The policy's decisions for tokens without appended blocks.
+    decisions: decisions::Decisions,
 }
 
 /// The memory the verified tokens may take, counted as their text plus what their
@@ -87,6 +90,7 @@ impl BiscuitAuthority {
             verifying,
             lifetime,
             verified,
+            decisions: decisions::Decisions::default(),
         })
     }
 }
@@ -216,37 +220,61 @@ impl Authorizer for BiscuitAuthority {
             tracing::error!("a session's token is not a biscuit token");
             return Err(AccessDenied::Forbidden);
         };
-        let (kind, owner) = match request.resource {
-            Resource::Users => ("users", String::new()),
-            Resource::User(id) => ("user", id.to_string()),
-        };
-        let built = authorizer!(
-            r#"
-            time({now});
-            operation({operation});
-            resource({kind});
-            owner({owner});
-            current_role({role});
-            allow if current_role("admin");
-            allow if user($user), owner($user), operation($op), ["read", "write"].contains($op);
-            "#,
-            now = std::time::SystemTime::from(request.at),
-            operation = request.operation.as_str(),
-            kind = kind,
-            owner = owner,
-            role = session.role.as_str(),
-        )
-        .set_limits(LIMITS)
-        .build(token);
-        let outcome = built.and_then(|mut authorizer| authorizer.authorize());
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(TokenError::FailedLogic(_)) => Err(AccessDenied::Forbidden),
-            Err(error) => {
+        let key = decisions::Key::of(session, token, request);
+        let remembered = key.and_then(|key| self.decisions.get(key));
+        let allowed = if let Some(allowed) = remembered {
+            allowed
+        } else {
+            let allowed = evaluate(session, token, request).map_err(|error| {
                 tracing::warn!(%error, "authorisation could not be evaluated: refused");
-                Err(AccessDenied::Forbidden)
+                AccessDenied::Forbidden
+            })?;
+            if let Some(key) = key {
+                self.decisions.remember(key, allowed);
             }
+            allowed
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(AccessDenied::Forbidden)
         }
+    }
+}
+
+/// Runs the policy over the token: whether it allows the request, or why it could not
+/// be evaluated.
+fn evaluate(
+    session: &Session,
+    token: &Biscuit,
+    request: &AccessRequest,
+) -> Result<bool, TokenError> {
+    let (kind, owner) = match request.resource {
+        Resource::Users => ("users", String::new()),
+        Resource::User(id) => ("user", id.to_string()),
+    };
+    let built = authorizer!(
+        r#"
+        time({now});
+        operation({operation});
+        resource({kind});
+        owner({owner});
+        current_role({role});
+        allow if current_role("admin");
+        allow if user($user), owner($user), operation($op), ["read", "write"].contains($op);
+        "#,
+        now = std::time::SystemTime::from(request.at),
+        operation = request.operation.as_str(),
+        kind = kind,
+        owner = owner,
+        role = session.role.as_str(),
+    )
+    .set_limits(LIMITS)
+    .build(token);
+    match built.and_then(|mut authorizer| authorizer.authorize()) {
+        Ok(_) => Ok(true),
+        Err(TokenError::FailedLogic(_)) => Ok(false),
+        Err(error) => Err(error),
     }
 }
 

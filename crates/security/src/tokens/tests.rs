@@ -6,6 +6,7 @@ use roster_domain::{Operation, ports::AuthenticationError as Auth};
 use super::*;
 
 mod crafted;
+mod decisions;
 
 const LIFETIME: Duration = Duration::from_secs(15 * 60);
 
