@@ -106,6 +106,8 @@ class Server:
             # A storm of logins from one address is the point here, not a brute force.
             ROSTER__AUTH__THROTTLE__MAX_HASHES_PER_CLIENT="1000000000",
             ROSTER__AUTH__THROTTLE__MAX_FAILURES_PER_CLIENT="1000000000",
+            ROSTER__AUTH__THROTTLE__MAX_FAILURES_PER_ACCOUNT="1000000000",
+            ROSTER__AUTH__THROTTLE__MAX_FAILURES_PER_ACCOUNT_FROM_CLIENT="1000000000",
         )
         if backend == "postgres":
             self.database = f"roster_bench_{os.getpid()}"
@@ -143,10 +145,16 @@ def psql(statement):
     )
 
 
-def storm(server, script):
-    """A login storm: peak RSS sampled every 50 ms, then RSS 15 s after."""
+def storm(server, script, read_url, token):
+    """A login storm: peak RSS sampled every 50 ms, reads measured in its middle, then
+    RSS 15 s after."""
     peak = 0
     done = threading.Event()
+    reads = {}
+
+    def read_during():
+        time.sleep(min(10, STORM / 3))
+        reads["row"] = wrk(read_url, token=token, connections=CONNECTIONS // 2)
 
     def sample():
         nonlocal peak
@@ -155,12 +163,15 @@ def storm(server, script):
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)
+    reader = threading.Thread(target=read_during)
     sampler.start()
+    reader.start()
     result = wrk(server.base + "/api/v1/auth/token", script=script, duration=STORM)
     done.set()
     sampler.join()
+    reader.join()
     time.sleep(15)
-    return result, peak, rss_kib(server.process.pid)
+    return result, reads["row"], peak, rss_kib(server.process.pid)
 
 
 def bench(binary, backend, work):
@@ -189,7 +200,11 @@ def bench(binary, backend, work):
         rows["GET /users?limit=50"] = wrk(server.base + "/api/v1/users?limit=50", token=token)
         rows["GET /users/me"] = wrk(server.base + "/api/v1/users/me", token=token)
         one = wrk(server.base + "/api/v1/auth/token", script=script, connections=1, duration=3)
-        rows["POST /auth/token (logins)"], peak, after = storm(server, script)
+        logins, reads, peak, after = storm(
+            server, script, server.base + f"/api/v1/users/{me}", token
+        )
+        rows["POST /auth/token (logins)"] = logins
+        rows[f"GET /users/{{id}} during the storm (-c{CONNECTIONS // 2})"] = reads
         cores = os.cpu_count() or 1
         hash_ms = one["p50"]
         return rows, {

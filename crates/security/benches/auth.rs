@@ -1,5 +1,6 @@
 //! What authentication costs: one login's password verification at the default
-//! (OWASP minimum) argon2id parameters, and one request's token verification.
+//! (OWASP minimum) argon2id parameters, a token's first verification, one request's
+//! token work (a token seen before), and refusing crafted tokens.
 //! `just bench` runs it; numbers go in the closing notes, not in assertions.
 
 #![expect(
@@ -40,6 +41,11 @@ fn password_hashing(c: &mut Criterion) {
     group.finish();
 }
 
+/// One private key for the benchmarks that build authorities afresh.
+fn authority_key_for_bench() -> biscuit_auth::PrivateKey {
+    biscuit_auth::KeyPair::new().private()
+}
+
 fn token_verification(c: &mut Criterion) {
     let keys = SigningKeys {
         current: biscuit_auth::KeyPair::new(),
@@ -52,6 +58,35 @@ fn token_verification(c: &mut Criterion) {
         .issue(user, Role::Member, Utc::now())
         .expect("issue")
         .token;
+
+    let private = authority_key_for_bench();
+    c.bench_function(
+        "token: first authentication of a token (parse, checks, signature)",
+        |b| {
+            b.iter_batched(
+                || {
+                    let keys = SigningKeys {
+                        current: biscuit_auth::KeyPair::from(&private),
+                        current_id: 1,
+                        previous: vec![],
+                    };
+                    let fresh =
+                        BiscuitAuthority::new(keys, Duration::from_secs(900)).expect("authority");
+                    let token = fresh
+                        .issue(user, Role::Member, Utc::now())
+                        .expect("issue")
+                        .token;
+                    (fresh, token)
+                },
+                |(fresh, token)| {
+                    fresh
+                        .authenticate(&token, Utc::now())
+                        .expect("authenticate")
+                },
+                criterion::BatchSize::SmallInput,
+            );
+        },
+    );
 
     c.bench_function("token: authenticate + authorize (one request)", |b| {
         b.iter(|| {

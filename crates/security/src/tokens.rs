@@ -161,6 +161,10 @@ impl TokenAuthority for BiscuitAuthority {
         now: DateTime<Utc>,
     ) -> Result<Session, AuthenticationError> {
         let token = token.trim();
+        // Before anything reads it whole (the cache lookup hashes it).
+        if token.len() > acceptance::MAX_TOKEN_CHARS {
+            return Err(AuthenticationError::Malformed);
+        }
         if let Some(session) = self.verified.get(token) {
             if self.is_expired(session.issued_at, session.expires_at, now) {
                 return Err(AuthenticationError::Expired);
