@@ -4,14 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as Span, SubsecRound as _, Utc};
 use roster_domain::{
-    Role, Session, Standing, User, UserName,
+    Role, Standing, User, UserName,
     ports::{RevocationStore, UserRepository},
 };
 use roster_persistence::{Backend, Database, DieselRevocationStore, DieselUserRepository};
 
-use crate::{Context, user};
+use crate::{Context, session_of, user};
 
 roster_persistence::backend_tests!(
     a_change_on_another_instance_is_read_within_a_second,
@@ -42,15 +41,6 @@ where
         }
         assert!(since.elapsed() < WITHIN, "still stale after {WITHIN:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn session_of(user: &User) -> Session {
-    let issued_at = Utc::now().trunc_subsecs(6) - Span::minutes(1);
-    Session {
-        issued_at,
-        expires_at: issued_at + Span::minutes(15),
-        ..Session::fake(user.id, Role::Admin)
     }
 }
 

@@ -18,8 +18,9 @@ mod revocations;
 mod standing;
 mod users;
 
+use chrono::{Duration, SubsecRound as _};
 use roster_domain::{
-    Email, NewUser, Password, Role, Status, TokenRevocation, User, UserId, UserName,
+    Email, NewUser, Password, Role, Session, Status, TokenRevocation, User, UserId, UserName,
     ports::Clock as _, ports::SystemClock,
 };
 use roster_persistence::{
@@ -83,6 +84,16 @@ pub(crate) fn revocation() -> TokenRevocation {
     let now = SystemClock.now();
     TokenRevocation {
         before: now,
-        until: now + chrono::Duration::minutes(15),
+        until: now + Duration::minutes(15),
+    }
+}
+
+/// A session of `user`'s (its token claiming admin), issued a minute ago.
+pub(crate) fn session_of(user: &User) -> Session {
+    let issued_at = SystemClock.now().trunc_subsecs(6) - Duration::minutes(1);
+    Session {
+        issued_at,
+        expires_at: issued_at + Duration::minutes(15),
+        ..Session::fake(user.id, Role::Admin)
     }
 }

@@ -1,14 +1,13 @@
 //! Where a session stands: the user as stored now, and the revocations, read at
 //! once; and a write's revocations committed with it or not at all.
 
-use chrono::{Duration, SubsecRound as _, Utc};
 use roster_domain::{
-    Role, Session, Standing, Status, User,
+    Role, Standing, Status, User,
     ports::{RevocationStore, UpdateUserError, UserRepository},
 };
 use roster_persistence::{Backend, DieselRevocationStore};
 
-use crate::{Context, revocation, user};
+use crate::{Context, revocation, session_of, user};
 
 roster_persistence::backend_tests!(
     a_session_stands_with_its_users_current_role,
@@ -16,16 +15,6 @@ roster_persistence::backend_tests!(
     a_write_and_its_revocation_commit_together,
     a_refused_write_revokes_nothing,
 );
-
-/// A session of `user`'s, issued a minute ago.
-fn session_of(user: &User) -> Session {
-    let issued_at = Utc::now().trunc_subsecs(6) - Duration::minutes(1);
-    Session {
-        issued_at,
-        expires_at: issued_at + Duration::minutes(15),
-        ..Session::fake(user.id, Role::Admin)
-    }
-}
 
 async fn stored(backend: Backend, role: Role) -> Option<(Context, DieselRevocationStore, User)> {
     let ctx = Context::new(backend).await?;
