@@ -160,7 +160,7 @@ impl UserService {
         self.authorize(actor, Operation::Read, Resource::User(id))?;
         self.ports
             .users
-            .find(id)
+            .find_recent(id)
             .await?
             .ok_or(UsersError::NotFound(id))
     }

@@ -74,8 +74,14 @@ pub trait UserRepository: Send + Sync {
     /// Stores a new user exactly as given (its version is 1).
     async fn insert(&self, user: &User) -> Result<(), InsertUserError>;
 
-    /// The user with this id, or `None`.
+    /// The user with this id as stored now, or `None`: what a write is based on.
     async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
+
+    /// The user with this id for a read that ends in a response, or `None`. An adapter
+    /// may answer from memory: a change made through it is seen at once, one made by
+    /// another instance within about a second (see docs/architecture.md). A write never
+    /// starts from this copy: it would be refused as based on an older version.
+    async fn find_recent(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
 
     /// The user with this e-mail address, compared case-insensitively, or `None`.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;

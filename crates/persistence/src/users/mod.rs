@@ -78,12 +78,17 @@ impl UserRepository for DieselUserRepository {
         }
     }
 
+    async fn find_recent(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        if let Some(user) = self.database.caches().user(&id.to_string()) {
+            return Ok(Some(user));
+        }
+        self.find(id).await
+    }
+
+    /// Always the database; what it reads refreshes the cache.
     async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
         let id = id.to_string();
         let caches = self.database.caches();
-        if let Some(user) = caches.user(&id) {
-            return Ok(Some(user));
-        }
         let fill = caches.begin_fill();
         let row = self
             .database

@@ -52,7 +52,7 @@ type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 #[derive(Debug)]
 pub(super) struct Workers {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
@@ -93,7 +93,7 @@ impl Workers {
                 .map_err(|e| anyhow!("cannot start a hashing thread: {e}"))?;
         }
         Ok(Self {
-            jobs: Mutex::new(sender),
+            jobs: sender,
             slots: Arc::new(Semaphore::new(concurrency)),
             waiting: AtomicUsize::new(0),
             max_waiting,
@@ -115,8 +115,6 @@ impl Workers {
             let _ = reply.send(span.in_scope(|| job(memory)));
         });
         self.jobs
-            .lock()
-            .map_err(|_| anyhow!("the hashing queue is poisoned"))?
             .send(job)
             .map_err(|_| anyhow!("the hashing threads have stopped"))?;
         answer

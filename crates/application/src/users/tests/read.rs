@@ -9,13 +9,13 @@ async fn get_returns_the_user_not_found_or_forbidden_before_any_read() -> TestRe
     let found = user.clone();
     mocks
         .users
-        .expect_find()
+        .expect_find_recent()
         .with(eq(user.id))
         .returning(move |_| Ok(Some(found.clone())));
     assert_eq!(service(mocks).get(&Actor::System, user.id).await?, user);
 
     let mut mocks = Mocks::new();
-    mocks.users.expect_find().returning(|_| Ok(None));
+    mocks.users.expect_find_recent().returning(|_| Ok(None));
     let id = UserId::generate();
     let result = service(mocks).get(&Actor::System, id).await;
     assert!(
@@ -25,7 +25,7 @@ async fn get_returns_the_user_not_found_or_forbidden_before_any_read() -> TestRe
 
     let mut mocks = Mocks::new();
     mocks.authorizer = refusing(Operation::Read);
-    mocks.users.expect_find().never();
+    mocks.users.expect_find_recent().never();
     let result = service(mocks).get(&member(UserId::generate()), id).await;
     assert!(
         matches!(result, Err(UsersError::Forbidden)),
@@ -41,7 +41,7 @@ async fn me_is_the_actor_and_needs_one() -> TestResult {
     let found = user.clone();
     mocks
         .users
-        .expect_find()
+        .expect_find_recent()
         .with(eq(user.id))
         .returning(move |_| Ok(Some(found.clone())));
     assert_eq!(service(mocks).me(&member(user.id)).await?, user);
