@@ -12,6 +12,7 @@ mod body;
 mod caller;
 mod components;
 mod conditional;
+mod connection;
 mod error;
 mod idempotency;
 mod middleware;

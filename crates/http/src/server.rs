@@ -1,21 +1,27 @@
 //! The actix-web server: routes, extractor limits, middleware, listener settings.
 
-use std::net::TcpListener;
+use std::{net::TcpListener, time::Duration};
 
+use actix_http::{HttpService, error::DispatchError};
+use actix_server::ServerBuilder;
+use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
 use actix_web::{
     App, HttpResponse, HttpServer, Resource,
-    dev::Server,
+    body::MessageBody,
+    dev::{AppConfig, Server, ServiceFactory, ServiceRequest, ServiceResponse},
     middleware::from_fn,
     web::{self, ServiceConfig},
 };
 use roster_application::{AuthService, UserService};
 use roster_domain::PasswordPolicy;
+use tokio::net::TcpStream;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
     auth,
     body::BodyLimit,
     caller::TrustedProxies,
+    connection::{ShutdownSignal, TimedConnection},
     error::{ApiError, json_error, path_error, query_error},
     idempotency::Idempotency,
     middleware::{RequestDeadline, RequestSpan, deadline, guard, identity_bodies_only},
@@ -63,7 +69,7 @@ pub fn build_server(
     let openapi = web::Data::new(OpenApiDocument(web::Bytes::from(openapi::document_text(
         state.password_policy,
     ))));
-    let mut server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             // Outermost last: the span wraps everything, the guard sits inside it, and
             // inside the guard (so that it is counted) bodies are refused unread when
@@ -100,16 +106,67 @@ pub fn build_server(
                 }
             })
             .default_service(web::to(not_found))
-    })
-    .listen(listener)?
-    .disable_signals()
-    .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
-    .client_request_timeout(settings.request_timeout)
-    .keep_alive(settings.keep_alive);
+    };
+    let mut server = listen_timed(listener, app, settings)?
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// What `HttpServer::listen` does, with each connection wrapped in a
+/// [`TimedConnection`]: actix-web's `HttpServer` cannot wrap its streams, so the server
+/// is put together from its parts (actix-server's accept loop, actix-http's HTTP/1
+/// service, the app).
+fn listen_timed<F, I, B>(
+    listener: TcpListener,
+    app: F,
+    settings: &ServerSettings,
+) -> std::io::Result<ServerBuilder>
+where
+    F: Fn() -> App<I> + Send + Clone + 'static,
+    I: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let address = listener.local_addr()?;
+    let builder = ServerBuilder::new();
+    let shutdown = builder.graceful_shutdown_signal();
+    let budget = settings.request_timeout + settings.request_deadline + Duration::from_secs(1);
+    let keep_alive = settings.keep_alive;
+    let request_timeout = settings.request_timeout;
+    builder.listen("roster-http", listener, move || {
+        let shutdown = shutdown.clone();
+        let http = HttpService::build()
+            .keep_alive(keep_alive)
+            .client_request_timeout(request_timeout)
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .local_addr(address)
+            .h1(map_config(
+                app().into_factory().map_err(|error: actix_web::Error| {
+                    HttpResponse::from_error(error).map_into_boxed_body()
+                }),
+                // The default names `localhost:8080` as the host: used only to answer
+                // a request that names no host (HTTP/1.0 without `Host`).
+                |()| AppConfig::default(),
+            ));
+        fn_service(move |stream: TcpStream| {
+            let shutdown = shutdown.clone();
+            async move {
+                let peer = stream.peer_addr().ok();
+                let signal: ShutdownSignal = Box::pin(async move { shutdown.notified().await });
+                Ok::<_, DispatchError>((TimedConnection::new(stream, budget, signal), peer))
+            }
+        })
+        .and_then(http)
+    })
 }
 
 /// A server for `GET /metrics` alone, when `telemetry.metrics.address` puts it on its

@@ -12,7 +12,10 @@ pub struct ServerSettings {
     pub host: String,
     /// Port to bind; 0 picks a free one.
     pub port: u16,
-    /// How long a client may take to send a request's head before it gets 408.
+    /// How long a client may take to send a connection's first request head before it
+    /// gets 408. A later request on a kept-alive connection must begin to be answered
+    /// within `request_timeout + request_deadline` (+1 s) of its first byte, or the
+    /// connection is closed (`crate::connection`).
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// How long an idle keep-alive connection stays open.

@@ -10,6 +10,7 @@ mod auth;
 mod authz;
 mod cli;
 mod conditional;
+mod connections;
 mod current;
 mod errors;
 mod helpers;
