@@ -66,6 +66,10 @@ fuzz-deep runs="10":
 image:
     bash .ci/image.sh
 
+# The README's two commands inside the bare Rust image (only the toolchain and a C compiler).
+bare-machine:
+    bash .ci/bare-machine.sh
+
 # Run the image on SQLite and on the local PostgreSQL: healthy, round trip, non-root, clean SIGTERM.
 image-smoke:
     bash .ci/image-smoke.sh

@@ -66,8 +66,9 @@ fn serve_stops_on_sigterm_and_exits_0() {
     };
     assert!(healthy, "the server became healthy");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let killed = Command::new("sh")
+        // The shell's own `kill`: a bare machine has no kill(1) (procps).
+        .args(["-c", "kill -TERM \"$1\"", "sh", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(killed.success());

@@ -362,8 +362,9 @@ async fn wait_until_healthy(client: &Client, base: &str, child: &mut Child) {
 
 /// SIGTERM, then wait for exit 0: the exporters flush on the way out.
 async fn stop(child: &mut Child) {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let killed = Command::new("sh")
+        // The shell's own `kill`: a bare machine has no kill(1) (procps).
+        .args(["-c", "kill -TERM \"$1\"", "sh", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(killed.success());

@@ -1,0 +1,14 @@
+# Sourced by the scripts that run podman (`.ci/image.sh`, `.ci/bare-machine.sh`). On the
+# project's machines (no registry), the base images are local stand-ins built by
+# ../shared/container/make-standins.sh; elsewhere podman pulls the real ones. Sets
+# PODMAN_BUILD_ARGS for `podman build`.
+standins=../shared/container
+PODMAN_BUILD_ARGS=()
+if [ -f "$standins/make-standins.sh" ]; then
+  # Skips whatever is up to date; rebuilds the crate layer when Cargo.lock changed.
+  bash "$standins/make-standins.sh" . >/tmp/roster-standins.log 2>&1 \
+    || { tail -n 40 /tmp/roster-standins.log; exit 1; }
+  # shellcheck disable=SC1091
+  source "$standins/podman-env.sh"
+  PODMAN_BUILD_ARGS=(--pull=never --isolation=chroot --network=host)
+fi
