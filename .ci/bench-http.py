@@ -4,7 +4,8 @@
 Starts the release binary on a fresh SQLite file and on a fresh PostgreSQL database
 in turn, drives wrk against it on loopback, and prints one Markdown table: requests/s
 and p50/p99 for /health, authenticated GET /users/{id}, GET /users?limit=50,
-GET /users/me and logins; the argon2 limit for logins (cores / one hash's time); and
+GET /users/me, refreshes (each connection renewing its own session, spending each
+refresh token once) and logins; the argon2 limit for logins (cores / one hash's time); and
 the server's RSS idle, at its peak during a login storm, and 15 s after the storm.
 
 Usage: bench-http.py BINARY [sqlite|postgres ...]
@@ -39,6 +40,45 @@ wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.body = '{"email": "%s", "password": "%s"}'
 """
+
+# Each request spends a refresh token that no other request in flight holds, and each
+# answer gives the next one back: a queue per wrk thread, filled with one session per
+# connection. A refused refresh (which would end its session) shows as non-2xx.
+REFRESH_LUA = """
+local sessions = %s
+local count = 0
+function setup(thread)
+  count = count + 1
+  thread:set("id", count)
+end
+function init(args)
+  queue = {}
+  for _, token in ipairs(sessions[id]) do table.insert(queue, token) end
+end
+function request()
+  local token = table.remove(queue, 1) or "spent"
+  return wrk.format("POST", nil, {["content-type"] = "application/json"},
+    '{"grant_type": "refresh_token", "refresh_token": "' .. token .. '"}')
+end
+function response(status, headers, body)
+  local token = body:match('"refresh_token":"([^"]+)"')
+  if token then table.insert(queue, token) end
+end
+"""
+
+
+def refresh_script(path, base, threads, per_thread):
+    groups = []
+    for _ in range(threads):
+        tokens = [
+            request(base + "/api/v1/auth/token", {"email": ADMIN[0], "password": ADMIN[1]})[
+                "refresh_token"
+            ]
+            for _ in range(per_thread)
+        ]
+        groups.append("{" + ", ".join(f'"{t}"' for t in tokens) + "}")
+    with open(path, "w") as lua:
+        lua.write(REFRESH_LUA % ("{" + ", ".join(groups) + "}"))
 
 
 def free_port():
@@ -108,6 +148,8 @@ class Server:
             ROSTER__AUTH__THROTTLE__MAX_FAILURES_PER_CLIENT="1000000000",
             ROSTER__AUTH__THROTTLE__MAX_FAILURES_PER_ACCOUNT="1000000000",
             ROSTER__AUTH__THROTTLE__MAX_FAILURES_PER_ACCOUNT_FROM_CLIENT="1000000000",
+            ROSTER__AUTH__THROTTLE__MAX_REFRESHES_PER_SESSION="1000000000",
+            ROSTER__AUTH__SESSIONS__MAX_PER_USER="1000",
         )
         if backend == "postgres":
             self.database = f"roster_bench_{os.getpid()}"
@@ -199,6 +241,12 @@ def bench(binary, backend, work):
         rows["GET /users/{id}"] = wrk(server.base + f"/api/v1/users/{me}", token=token)
         rows["GET /users?limit=50"] = wrk(server.base + "/api/v1/users?limit=50", token=token)
         rows["GET /users/me"] = wrk(server.base + "/api/v1/users/me", token=token)
+        refresh = os.path.join(work, "refresh.lua")
+        threads = min(2, CONNECTIONS)
+        refresh_script(refresh, server.base, threads, CONNECTIONS // threads)
+        rows["POST /auth/token (refreshes)"] = wrk(
+            server.base + "/api/v1/auth/token", script=refresh
+        )
         one = wrk(server.base + "/api/v1/auth/token", script=script, connections=1, duration=3)
         logins, reads, peak, after = storm(
             server, script, server.base + f"/api/v1/users/{me}", token

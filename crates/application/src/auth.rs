@@ -5,7 +5,8 @@ use std::{net::IpAddr, time::Duration};
 
 use anyhow::anyhow;
 use roster_domain::{
-    Actor, Email, IssuedToken, NewUser, Password, Role, Session, Standing, Status, User,
+    Actor, Email, NewUser, Password, Role, Session, SessionEnd, SessionPolicy, Standing, Status,
+    TokenId, User,
     ports::{
         AuthenticationError, HashError, LoginOutcome, PasswordCheck, RepositoryError,
         RevocationScope, ThrottleKey,
@@ -14,12 +15,20 @@ use roster_domain::{
 
 use crate::{Ports, UserService, UsersError};
 
+mod grant;
+mod sessions;
+
+pub use grant::{Grant, USER_AGENT_MAX_CHARS};
+
 /// Why a login failed. Wrong password, unknown e-mail, disabled account and an
 /// account without a password are one and the same to the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Unknown, spent, or its session is over.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
     #[error("too many failed logins")]
     Throttled { retry_after: Duration },
     #[error("the service is temporarily unavailable")]
@@ -72,31 +81,44 @@ pub struct AuthService {
     ports: Ports,
     users: UserService,
     allow_registration: bool,
+    sessions: SessionPolicy,
 }
 
 impl AuthService {
-    pub fn new(ports: Ports, users: UserService, allow_registration: bool) -> Self {
+    pub fn new(
+        ports: Ports,
+        users: UserService,
+        allow_registration: bool,
+        sessions: SessionPolicy,
+    ) -> Self {
         Self {
             ports,
             users,
             allow_registration,
+            sessions,
         }
     }
 
-    /// Checks an e-mail address and password and issues a token. Takes about as long
-    /// whether or not the account exists; failures are throttled per client and per
-    /// account. A hash made with outdated parameters is replaced on success.
+    /// Checks an e-mail address and password, starts a session and issues its first
+    /// access and refresh tokens. Takes about as long whether or not the account
+    /// exists; failures are throttled per client and per account. A hash made with
+    /// outdated parameters is replaced on success.
     #[tracing::instrument(name = "auth.login", skip_all, fields(user.id))]
     pub async fn login(
         &self,
         email: &str,
         password: &Password,
         client: IpAddr,
-    ) -> Result<IssuedToken, LoginError> {
-        let result = self.attempt_login(email, password, client).await;
+        user_agent: Option<&str>,
+    ) -> Result<Grant, LoginError> {
+        let result = self
+            .attempt_login(email, password, client, user_agent)
+            .await;
         let outcome = match &result {
             Ok(_) => Some(LoginOutcome::Succeeded),
-            Err(LoginError::InvalidCredentials) => Some(LoginOutcome::Failed),
+            Err(LoginError::InvalidCredentials | LoginError::InvalidRefreshToken) => {
+                Some(LoginOutcome::Failed)
+            }
             Err(LoginError::Throttled { .. }) => Some(LoginOutcome::Throttled),
             Err(LoginError::Unavailable(_) | LoginError::Unexpected(_)) => None,
         };
@@ -111,7 +133,8 @@ impl AuthService {
         email: &str,
         password: &Password,
         client: IpAddr,
-    ) -> Result<IssuedToken, LoginError> {
+        user_agent: Option<&str>,
+    ) -> Result<Grant, LoginError> {
         let email = Email::parse(email).ok();
         let keys = login_keys(email.as_ref(), client);
         let now = self.ports.clock.now();
@@ -155,11 +178,16 @@ impl AuthService {
             .users
             .record_login(user.id, now, rehashed)
             .await?;
-        self.ports.throttle.succeeded(&keys, now);
-        self.ports
+        let access = self
+            .ports
             .tokens
-            .issue(user.id, user.role, now)
-            .map_err(|e| LoginError::Unexpected(e.0))
+            .issue_as(TokenId::generate(), user.id, user.role, now)
+            .map_err(|e| LoginError::Unexpected(e.0))?;
+        let grant = self
+            .start_session(user.id, access, now, client, user_agent)
+            .await?;
+        self.ports.throttle.succeeded(&keys, now);
+        Ok(grant)
     }
 
     /// The actor a bearer token stands for: its signature, expiry and revocation
@@ -179,7 +207,9 @@ impl AuthService {
         Ok(Actor::User(session))
     }
 
-    /// Revokes the token the actor presented (logout).
+    /// Logout: ends the session the presented token was minted for (its refresh token
+    /// and every access token from it stop working), and revokes the presented token
+    /// itself (the only thing to revoke for a token from before sessions existed).
     #[tracing::instrument(name = "auth.logout", skip_all, fields(actor = %actor.label()))]
     pub async fn logout(&self, actor: &Actor) -> Result<(), UsersError> {
         let Actor::User(Session {
@@ -191,6 +221,16 @@ impl AuthService {
         else {
             return Err(UsersError::Unauthenticated);
         };
+        let now = self.ports.clock.now();
+        if let Some(session) = self.ports.sessions.session_of(*token_id).await?
+            && self
+                .ports
+                .sessions
+                .end(*user_id, session, SessionEnd::LoggedOut, now)
+                .await?
+        {
+            self.ports.metrics.tokens_revoked(RevocationScope::Session);
+        }
         self.ports
             .revocations
             .revoke_token(*token_id, *user_id, *expires_at)

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use roster_domain::ports::{
     Authorizer, BusinessMetrics, Clock, EventPublisher, LoginThrottle, PasswordHasher,
-    RevocationStore, TokenAuthority, UserRepository,
+    RevocationStore, SessionStore, TokenAuthority, UserRepository,
 };
 
 /// Every port the use cases use, as shared trait objects.
@@ -16,6 +16,7 @@ pub struct Ports {
     pub authorizer: Arc<dyn Authorizer>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub revocations: Arc<dyn RevocationStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub tokens: Arc<dyn TokenAuthority>,
     pub throttle: Arc<dyn LoginThrottle>,
     pub metrics: Arc<dyn BusinessMetrics>,

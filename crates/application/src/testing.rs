@@ -4,12 +4,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use roster_domain::{
-    Email, NewUser, Password, PasswordHash, Role, Status, TokenRevocation, User, UserEvent,
-    UserEventKind, UserId, UserName,
+    Email, NewUser, Password, PasswordHash, RefreshDigest, Role, SessionPolicy, Status,
+    TokenRevocation, User, UserEvent, UserEventKind, UserId, UserName,
     ports::{
         LoginOutcome, MockAuthorizer, MockBusinessMetrics, MockClock, MockEventPublisher,
-        MockLoginThrottle, MockPasswordHasher, MockRevocationStore, MockTokenAuthority,
-        MockUserRepository, RevocationScope, ThrottleKey,
+        MockLoginThrottle, MockPasswordHasher, MockRevocationStore, MockSessionStore,
+        MockTokenAuthority, MockUserRepository, RevocationScope, ThrottleKey,
     },
 };
 
@@ -26,6 +26,13 @@ pub(crate) const CLIENT: std::net::IpAddr =
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
 /// The token lifetime the mocked authority reports.
 pub(crate) const TOKEN_LIFETIME_MINUTES: i64 = 15;
+
+/// Sessions in tests: idle after an hour, over after a day, three per user.
+pub(crate) const SESSIONS: SessionPolicy = SessionPolicy {
+    idle_timeout: chrono::Duration::hours(1),
+    lifetime: chrono::Duration::days(1),
+    max_per_user: 3,
+};
 
 pub(crate) fn hash(text: &str) -> PasswordHash {
     PasswordHash::from_phc(format!("$argon2id$v=19$m=19456,t=2,p=1${text}")).expect("phc")
@@ -55,6 +62,7 @@ pub(crate) struct Mocks {
     pub authorizer: MockAuthorizer,
     pub hasher: MockPasswordHasher,
     pub revocations: MockRevocationStore,
+    pub sessions: MockSessionStore,
     pub tokens: MockTokenAuthority,
     pub throttle: MockLoginThrottle,
     pub published: Arc<Mutex<Vec<UserEvent>>>,
@@ -106,12 +114,19 @@ impl Mocks {
         tokens
             .expect_lifetime()
             .return_const(chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES));
+        tokens.expect_mint_refresh().returning(|session| {
+            (
+                format!("refresh-{session}"),
+                RefreshDigest::new(format!("digest-{session}")),
+            )
+        });
         Self {
             users: MockUserRepository::new(),
             events,
             authorizer,
             hasher,
             revocations: MockRevocationStore::new(),
+            sessions: MockSessionStore::new(),
             tokens,
             throttle: MockLoginThrottle::new(),
             published,
@@ -177,6 +192,7 @@ impl Mocks {
             authorizer: Arc::new(self.authorizer),
             hasher: Arc::new(self.hasher),
             revocations: Arc::new(self.revocations),
+            sessions: Arc::new(self.sessions),
             tokens: Arc::new(self.tokens),
             throttle: Arc::new(self.throttle),
             metrics: Arc::new(self.metrics),

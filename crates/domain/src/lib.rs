@@ -10,6 +10,7 @@ pub mod actor;
 pub mod events;
 pub mod page;
 pub mod ports;
+pub mod sessions;
 pub mod user;
 
 pub use access::{
@@ -22,6 +23,9 @@ pub use page::{
     Cursor, CursorError, EmailDomain, EmailDomainError, EmailLookup, EmailLookupError,
     NameFragment, NameFragmentError, PageSize, PageSizeError, Sort, SortError, SortField, SortKey,
     UserFilter, UserQuery,
+};
+pub use sessions::{
+    RefreshDigest, RefreshGrant, Refreshed, SessionEnd, SessionId, SessionPolicy, UserSession,
 };
 pub use user::{
     Email, EmailError, NewUser, Password, PasswordHash, PasswordHashError, PasswordPolicy,

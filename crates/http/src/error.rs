@@ -53,6 +53,9 @@ pub enum ApiError {
     /// Wrong e-mail address or password at login (401).
     #[error("invalid e-mail address or password")]
     InvalidCredentials,
+    /// An unknown or spent refresh token, or one whose session is over (401).
+    #[error("the refresh token is invalid, spent, or its session is over: log in again")]
+    InvalidRefreshToken,
     /// Authenticated but not allowed (403).
     #[error("{0}")]
     Forbidden(String),
@@ -144,6 +147,7 @@ impl From<LoginError> for ApiError {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::InvalidCredentials => Self::InvalidCredentials,
+            LoginError::InvalidRefreshToken => Self::InvalidRefreshToken,
             LoginError::Throttled { retry_after } => Self::TooManyRequests {
                 retry_after_secs: retry_after.as_secs().max(1),
             },

@@ -80,6 +80,10 @@ impl ApiError {
                 "urn:roster:problem:invalid-credentials",
                 "Invalid credentials",
             ),
+            Self::InvalidRefreshToken => (
+                "urn:roster:problem:invalid-refresh-token",
+                "Invalid refresh token",
+            ),
             Self::Forbidden(_) => ("urn:roster:problem:forbidden", "Forbidden"),
             Self::TooManyRequests { .. } => {
                 ("urn:roster:problem:too-many-attempts", "Too many attempts")
@@ -123,7 +127,9 @@ impl ResponseError for ApiError {
             | Self::LastAdmin => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::Unauthenticated { .. } | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated { .. } | Self::InvalidCredentials | Self::InvalidRefreshToken => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -173,7 +179,9 @@ impl ApiError {
         let header = match self {
             Self::Unavailable(_) => (header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_owned()),
             Self::MethodNotAllowed { allowed } => (header::ALLOW, (*allowed).to_owned()),
-            Self::Unauthenticated { error: None, .. } | Self::InvalidCredentials => (
+            Self::Unauthenticated { error: None, .. }
+            | Self::InvalidCredentials
+            | Self::InvalidRefreshToken => (
                 header::WWW_AUTHENTICATE,
                 format!("Bearer realm=\"{REALM}\""),
             ),

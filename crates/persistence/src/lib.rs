@@ -19,6 +19,7 @@ mod instant;
 mod migrations;
 mod revocations;
 mod schema;
+mod sessions;
 mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -33,5 +34,6 @@ pub use health::{DatabaseReachable, MigrationsApplied};
 pub use idempotency::DieselIdempotencyStore;
 pub use migrations::MigrationStatus;
 pub use revocations::DieselRevocationStore;
+pub use sessions::DieselSessionStore;
 pub use settings::DatabaseSettings;
 pub use users::DieselUserRepository;

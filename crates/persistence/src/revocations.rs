@@ -183,13 +183,16 @@ fn stands(session: &Session, principal: Principal, revoked: bool) -> Standing {
 }
 
 /// Revokes every token of `user_id` issued until `revocation.before`, never less nor
-/// for less long than a revocation already stored. Run inside a transaction.
+/// for less long than a revocation already stored, and ends the user's sessions. Run
+/// inside a transaction.
 pub(crate) fn revoke_all(
     conn: &mut DbConnection,
     user_id: &str,
     revocation: TokenRevocation,
 ) -> QueryResult<usize> {
     let TokenRevocation { before, until } = revocation;
+    // Refresh tokens are tokens too: the user's sessions end with their access tokens.
+    crate::sessions::end_all(conn, user_id, before)?;
     let current = token_revocations::table
         .find(user_id)
         .select((

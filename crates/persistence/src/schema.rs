@@ -67,6 +67,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::{Nullable, Text};
+    use crate::instant::Instant;
+
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Instant,
+        last_used_at -> Instant,
+        expires_at -> Instant,
+        client_address -> Text,
+        user_agent -> Nullable<Text>,
+        ended_at -> Nullable<Instant>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::{Nullable, Text};
+    use crate::instant::Instant;
+
+    refresh_tokens (digest) {
+        digest -> Text,
+        session_id -> Text,
+        issued_at -> Instant,
+        spent_at -> Nullable<Instant>,
+        access_token_id -> Text,
+        access_expires_at -> Instant,
+    }
+}
+
 diesel::define_sql_function! {
     /// SQL's `lower`, as in the unique index `users_email_unique`, which it lets
     /// look-ups by e-mail use. SQLite's own folds ASCII only; every SQLite connection
@@ -75,5 +106,12 @@ diesel::define_sql_function! {
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-// A session's standing reads a user and both revocation tables in one statement.
-diesel::allow_tables_to_appear_in_same_query!(users, revoked_tokens, token_revocations);
+// A token's standing reads a user and both revocation tables in one statement; a
+// refresh reads a session, its refresh token, its user and the user's revocation.
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    revoked_tokens,
+    token_revocations,
+    sessions,
+    refresh_tokens
+);

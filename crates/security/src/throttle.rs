@@ -30,6 +30,8 @@ pub struct ThrottleSettings {
     pub max_failures_per_account: usize,
     /// Password hashes (logins, registrations, password changes) one client may ask for.
     pub max_hashes_per_client: usize,
+    /// Refreshes of one session within the window, successful or not.
+    pub max_refreshes_per_session: usize,
     /// Keys tracked at most; past it the least useful are forgotten first (moka's
     /// `TinyLFU`), so flooding new keys cannot grow memory or evict busy ones cheaply.
     pub max_tracked_keys: u64,
@@ -43,6 +45,7 @@ impl Default for ThrottleSettings {
             max_failures_per_account_from_client: 5,
             max_failures_per_account: 50,
             max_hashes_per_client: 100,
+            max_refreshes_per_session: 30,
             max_tracked_keys: 100_000,
         }
     }
@@ -94,6 +97,7 @@ impl InMemoryLoginThrottle {
             }
             ThrottleKey::Account(_) => self.settings.max_failures_per_account,
             ThrottleKey::Hashes(_) => self.settings.max_hashes_per_client,
+            ThrottleKey::Refreshes(_) => self.settings.max_refreshes_per_session,
         }
         .max(1)
     }
@@ -144,7 +148,7 @@ impl LoginThrottle for InMemoryLoginThrottle {
             .unwrap_or_else(PoisonError::into_inner);
         for key in keys {
             match key {
-                ThrottleKey::Hashes(_) => {}
+                ThrottleKey::Hashes(_) | ThrottleKey::Refreshes(_) => {}
                 // The owner's own address starts afresh for the account; the
                 // account-wide count keeps the other addresses' failures (an owner's
                 // login must not wipe a spread-out attack's tally).
@@ -175,6 +179,7 @@ mod tests {
             max_failures_per_account_from_client: 2,
             max_failures_per_account: 3,
             max_hashes_per_client: 6,
+            max_refreshes_per_session: 3,
             max_tracked_keys: 1_000,
         })
         .expect("throttle")
@@ -201,6 +206,22 @@ mod tests {
         Err(Throttled {
             retry_after: Duration::from_secs(seconds),
         })
+    }
+
+    #[test]
+    fn every_refresh_of_a_session_counts_even_when_it_succeeds() {
+        let throttle = throttle();
+        let one = [ThrottleKey::Refreshes("01SESSIONA".to_owned())];
+        let other = [ThrottleKey::Refreshes("01SESSIONB".to_owned())];
+        for second in 0..3 {
+            throttle.admit(&one, at(second)).expect("admitted");
+            throttle.succeeded(&one, at(second));
+        }
+        assert!(throttle.admit(&one, at(3)).is_err());
+        throttle
+            .admit(&other, at(3))
+            .expect("another session has its own budget");
+        throttle.admit(&one, at(61)).expect("the window moved on");
     }
 
     #[test]

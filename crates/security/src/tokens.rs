@@ -12,7 +12,8 @@ use biscuit_auth::{
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use roster_domain::{
-    AccessRequest, Actor, IssuedToken, Resource, Role, Session, TokenHandle, TokenId, UserId,
+    AccessRequest, Actor, IssuedToken, RefreshDigest, Resource, Role, Session, SessionId,
+    TokenHandle, TokenId, UserId,
     ports::{AccessDenied, AuthenticationError, Authorizer, IssueError, TokenAuthority},
 };
 
@@ -20,6 +21,7 @@ use crate::keys::SigningKeys;
 
 mod acceptance;
 mod decisions;
+mod refresh;
 
 /// Generous limits: the policy is tiny, but debug builds and loaded machines are slow,
 /// and the library's default of 1 ms would turn slowness into refusals.
@@ -116,13 +118,13 @@ impl BiscuitAuthority {
 }
 
 impl TokenAuthority for BiscuitAuthority {
-    fn issue(
+    fn issue_as(
         &self,
+        token_id: TokenId,
         user_id: UserId,
         role: Role,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, IssueError> {
-        let token_id = TokenId::generate();
         let expires_at = now + self.lifetime;
         let expiry = std::time::SystemTime::from(expires_at);
         let token = biscuit!(
@@ -150,6 +152,14 @@ impl TokenAuthority for BiscuitAuthority {
             token_id,
             expires_at,
         })
+    }
+
+    fn mint_refresh(&self, session: SessionId) -> (String, RefreshDigest) {
+        refresh::mint(session)
+    }
+
+    fn read_refresh(&self, presented: &str) -> Option<(SessionId, RefreshDigest)> {
+        refresh::read(presented)
     }
 
     /// Refuses what is too big, has too many blocks, has expired or appends anything

@@ -3,6 +3,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
+use roster_domain::SessionPolicy;
 use roster_security::{
     PasswordHashingSettings, SigningKeys, ThrottleSettings, load_or_create_key_file,
     parse_private_key, parse_public_key,
@@ -36,6 +37,56 @@ pub struct AuthSettings {
     pub allow_registration: bool,
     /// Creates this administrator at start when no user exists.
     pub bootstrap_admin: Option<BootstrapAdmin>,
+    pub sessions: SessionSettings,
+}
+
+/// How long login sessions (and so their refresh tokens) last.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// A session not refreshed for this long is over.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// No session outlives its login by more than this, however often refreshed.
+    #[serde(with = "humantime_serde")]
+    pub lifetime: Duration,
+    /// Active sessions a user may hold; a login beyond it ends the oldest.
+    pub max_per_user: usize,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(7 * 24 * 3600),
+            lifetime: Duration::from_secs(30 * 24 * 3600),
+            max_per_user: 50,
+        }
+    }
+}
+
+impl SessionSettings {
+    /// The application's policy; `validate` has checked the values.
+    pub fn policy(&self) -> anyhow::Result<SessionPolicy> {
+        Ok(SessionPolicy {
+            idle_timeout: chrono::Duration::from_std(self.idle_timeout)?,
+            lifetime: chrono::Duration::from_std(self.lifetime)?,
+            max_per_user: self.max_per_user,
+        })
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.idle_timeout.is_zero() || self.lifetime.is_zero() {
+            return Err(
+                "auth.sessions.idle_timeout and lifetime must be greater than zero".to_owned(),
+            );
+        }
+        if self.max_per_user == 0 {
+            return Err("auth.sessions.max_per_user must be at least 1".to_owned());
+        }
+        self.policy()
+            .map(drop)
+            .map_err(|e| format!("auth.sessions: {e}"))
+    }
 }
 
 /// A previous root public key and its id.
@@ -69,6 +120,7 @@ impl Default for AuthSettings {
             throttle: ThrottleSettings::default(),
             allow_registration: false,
             bootstrap_admin: None,
+            sessions: SessionSettings::default(),
         }
     }
 }
@@ -82,6 +134,7 @@ impl AuthSettings {
             return Err("auth.password_min_length must be at least 1".to_owned());
         }
         self.password_hashing.validate("auth.password_hashing")?;
+        self.sessions.validate()?;
         if let Some(key) = &self.private_key {
             parse_private_key(key).map_err(|e| format!("auth.private_key: {e:#}"))?;
         }

@@ -7,7 +7,10 @@ use opentelemetry::metrics::{Meter, MeterProvider as _, noop::NoopMeterProvider}
 use roster_application::{AuthService, Ports, UserService};
 use roster_domain::{
     Email, NewUser, Password, PasswordPolicy, Role, Status, UserName,
-    ports::{Clock as _, HealthCheck, IdempotencyStore as _, RevocationStore as _, SystemClock},
+    ports::{
+        Clock as _, HealthCheck, IdempotencyStore as _, RevocationStore as _, SessionStore as _,
+        SystemClock,
+    },
 };
 use roster_events::LoggingEventPublisher;
 use roster_http::{
@@ -15,7 +18,7 @@ use roster_http::{
     build_metrics_server, build_server,
 };
 use roster_persistence::{
-    Database, DatabaseReachable, DieselIdempotencyStore, DieselRevocationStore,
+    Database, DatabaseReachable, DieselIdempotencyStore, DieselRevocationStore, DieselSessionStore,
     DieselUserRepository, MigrationsApplied,
 };
 use roster_security::{Argon2Hasher, BiscuitAuthority, InMemoryLoginThrottle};
@@ -36,6 +39,7 @@ pub struct Application {
     shutdown: ShutdownTrigger,
     shutdown_delay: Duration,
     revocations: Arc<DieselRevocationStore>,
+    sessions: Arc<DieselSessionStore>,
     idempotency: Arc<DieselIdempotencyStore>,
 }
 
@@ -139,6 +143,7 @@ impl Application {
             shutdown: ShutdownTrigger::default(),
             shutdown_delay: settings.server.shutdown_delay,
             revocations: services.revocations,
+            sessions: services.sessions,
             idempotency: services.idempotency,
         })
     }
@@ -173,6 +178,7 @@ impl Application {
             shutdown,
             shutdown_delay,
             revocations,
+            sessions,
             idempotency,
             ..
         } = self;
@@ -193,7 +199,7 @@ impl Application {
                 tracing::warn!(%error, "the metrics shutdown task failed");
             }
         };
-        let purging = tokio::spawn(purge_expired(revocations, idempotency));
+        let purging = tokio::spawn(purge_expired(revocations, sessions, idempotency));
         tokio::select! {
             result = &mut server => {
                 purging.abort();
@@ -250,6 +256,7 @@ struct Services {
     users: UserService,
     auth: AuthService,
     revocations: Arc<DieselRevocationStore>,
+    sessions: Arc<DieselSessionStore>,
     idempotency: Arc<DieselIdempotencyStore>,
 }
 
@@ -258,6 +265,7 @@ impl Services {
         let keys = settings.auth.signing_keys()?;
         let authority = Arc::new(BiscuitAuthority::new(keys, settings.auth.token_lifetime)?);
         let revocations = Arc::new(DieselRevocationStore::new(database.clone()));
+        let sessions = Arc::new(DieselSessionStore::new(database.clone()));
         let ports = Ports {
             users: Arc::new(DieselUserRepository::new(database.clone())),
             events: Arc::new(LoggingEventPublisher),
@@ -265,6 +273,7 @@ impl Services {
             authorizer: authority.clone(),
             hasher: Arc::new(Argon2Hasher::new(&settings.auth.password_hashing)?),
             revocations: revocations.clone(),
+            sessions: sessions.clone(),
             tokens: authority,
             throttle: Arc::new(InMemoryLoginThrottle::new(settings.auth.throttle.clone())?),
             metrics: Arc::new(OpenTelemetryBusinessMetrics::new(meter)),
@@ -273,11 +282,17 @@ impl Services {
             ports.clone(),
             PasswordPolicy::new(settings.auth.password_min_length),
         );
-        let auth = AuthService::new(ports, users.clone(), settings.auth.allow_registration);
+        let auth = AuthService::new(
+            ports,
+            users.clone(),
+            settings.auth.allow_registration,
+            settings.auth.sessions.policy()?,
+        );
         Ok(Self {
             users,
             auth,
             revocations,
+            sessions,
             idempotency: Arc::new(DieselIdempotencyStore::new(database.clone())),
         })
     }
@@ -320,10 +335,11 @@ async fn bootstrap_admin(
     Ok(())
 }
 
-/// Every ten minutes, forgets revocations that no longer matter and expired
-/// idempotency records.
+/// Every ten minutes, forgets revocations that no longer matter, sessions that are
+/// over and expired idempotency records.
 async fn purge_expired(
     revocations: Arc<DieselRevocationStore>,
+    sessions: Arc<DieselSessionStore>,
     idempotency: Arc<DieselIdempotencyStore>,
 ) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
@@ -333,6 +349,11 @@ async fn purge_expired(
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired revocations purged"),
             Err(error) => tracing::warn!(%error, "cannot purge expired revocations"),
+        }
+        match sessions.purge(SystemClock.now()).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "ended and expired sessions purged"),
+            Err(error) => tracing::warn!(%error, "cannot purge ended sessions"),
         }
         match idempotency.purge_expired(SystemClock.now()).await {
             Ok(0) => {}

@@ -30,6 +30,9 @@ pub enum RevocationScope {
     Token,
     /// Every token of a user (a password change, disabling, deletion, an administrator).
     User,
+    /// One login session and the access tokens minted from it (a logout, an ended
+    /// session, a reused refresh token).
+    Session,
 }
 
 impl RevocationScope {
@@ -37,6 +40,7 @@ impl RevocationScope {
         match self {
             Self::Token => "token",
             Self::User => "user",
+            Self::Session => "session",
         }
     }
 }

@@ -10,6 +10,7 @@ mod idempotency;
 mod metrics;
 mod passwords;
 mod revocations;
+mod sessions;
 mod throttle;
 mod tokens;
 mod users;
@@ -21,6 +22,7 @@ pub use idempotency::{IdempotencyKey, IdempotencyStore, Reservation, StoredRespo
 pub use metrics::{BusinessMetrics, LoginOutcome, RevocationScope};
 pub use passwords::{HashError, PasswordCheck, PasswordHasher};
 pub use revocations::RevocationStore;
+pub use sessions::SessionStore;
 pub use throttle::{LoginThrottle, ThrottleKey, Throttled};
 pub use tokens::{AccessDenied, AuthenticationError, Authorizer, IssueError, TokenAuthority};
 pub use users::{
@@ -41,6 +43,8 @@ pub use metrics::MockBusinessMetrics;
 pub use passwords::MockPasswordHasher;
 #[cfg(any(test, feature = "mocks"))]
 pub use revocations::MockRevocationStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use sessions::MockSessionStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use throttle::MockLoginThrottle;
 #[cfg(any(test, feature = "mocks"))]

@@ -23,6 +23,9 @@ pub enum ThrottleKey {
     /// Password hashes a client asked for (logins, registrations, password changes),
     /// failed or not: hashing is what one client could otherwise hog.
     Hashes(IpAddr),
+    /// Refreshes of one session (by its id), successful or not: a client stuck in a
+    /// loop cannot mint access tokens without bound.
+    Refreshes(String),
 }
 
 impl ThrottleKey {
@@ -62,7 +65,7 @@ pub trait LoginThrottle: Send + Sync {
     fn admit(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled>;
 
     /// The attempt admitted at `admitted_at` succeeded: its count is taken back from
-    /// every key but [`ThrottleKey::Hashes`], and the account's failures from this
+    /// every key but [`ThrottleKey::Hashes`] and [`ThrottleKey::Refreshes`], and the account's failures from this
     /// client are cleared (not those from elsewhere).
     fn succeeded(&self, keys: &[ThrottleKey], admitted_at: DateTime<Utc>);
 }

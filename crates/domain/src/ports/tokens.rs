@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    access::{AccessRequest, IssuedToken, Session},
+    access::{AccessRequest, IssuedToken, Session, TokenId},
     actor::Actor,
+    sessions::{RefreshDigest, SessionId},
     user::{Role, UserId},
 };
 
@@ -36,7 +37,27 @@ pub trait TokenAuthority: Send + Sync {
         user_id: UserId,
         role: Role,
         now: DateTime<Utc>,
+    ) -> Result<IssuedToken, IssueError> {
+        self.issue_as(TokenId::generate(), user_id, role, now)
+    }
+
+    /// As [`TokenAuthority::issue`], with an identifier chosen (and recorded) first.
+    fn issue_as(
+        &self,
+        token_id: TokenId,
+        user_id: UserId,
+        role: Role,
+        now: DateTime<Utc>,
     ) -> Result<IssuedToken, IssueError>;
+
+    /// A new refresh token for the session: the text for the client (the session's id
+    /// and a secret), and its digest, which is all that is stored.
+    fn mint_refresh(&self, session: SessionId) -> (String, RefreshDigest);
+
+    /// The session a presented refresh token names and the token's digest; `None` when
+    /// the text cannot be a refresh token (checked before any hashing, so its cost is
+    /// bounded). Whether the token is current is the session store's to say.
+    fn read_refresh(&self, presented: &str) -> Option<(SessionId, RefreshDigest)>;
 
     /// The session a token grants, if its signature is valid and it has not expired.
     /// A token also expires once it is older than the configured lifetime, so that

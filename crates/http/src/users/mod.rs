@@ -14,6 +14,7 @@ mod read;
 mod replace;
 mod representation;
 mod revoke_tokens;
+mod sessions;
 
 use actix_web::web::{self, ServiceConfig};
 use utoipa::OpenApi;
@@ -36,6 +37,8 @@ use crate::routing::resource;
     delete::delete,
     password::change_password,
     revoke_tokens::revoke_tokens,
+    sessions::list,
+    sessions::end,
 ))]
 pub(crate) struct UsersApi;
 
@@ -50,6 +53,11 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
         .service(
             resource("/users/{id}/revoke-tokens", "POST")
                 .route(web::post().to(revoke_tokens::revoke_tokens)),
+        )
+        .service(resource("/users/{id}/sessions", "GET").route(web::get().to(sessions::list)))
+        .service(
+            resource("/users/{id}/sessions/{session_id}", "DELETE")
+                .route(web::delete().to(sessions::end)),
         )
         .service(
             resource("/users", "GET, POST")

@@ -15,6 +15,7 @@ mod listing;
 mod migrations;
 mod pool;
 mod revocations;
+mod sessions;
 mod standing;
 mod users;
 

@@ -49,9 +49,11 @@ enum Endpoint {
     ChangePassword,
     RevokeTokens,
     Logout,
+    ListSessions,
+    EndSession,
 }
 
-const ENDPOINTS: [Endpoint; 9] = [
+const ENDPOINTS: [Endpoint; 11] = [
     Endpoint::ListUsers,
     Endpoint::CreateUser,
     Endpoint::GetUser,
@@ -61,6 +63,8 @@ const ENDPOINTS: [Endpoint; 9] = [
     Endpoint::ChangePassword,
     Endpoint::RevokeTokens,
     Endpoint::Logout,
+    Endpoint::ListSessions,
+    Endpoint::EndSession,
 ];
 
 /// The expected status: the policy, written out.
@@ -70,19 +74,21 @@ fn expected(endpoint: Endpoint, caller: Caller) -> StatusCode {
         UnknownKey,
     };
     use Endpoint::{
-        ChangePassword, CreateUser, DeleteUser, GetUser, ListUsers, Logout, Me, ReplaceUser,
-        RevokeTokens,
+        ChangePassword, CreateUser, DeleteUser, EndSession, GetUser, ListSessions, ListUsers,
+        Logout, Me, ReplaceUser, RevokeTokens,
     };
     let ok = |endpoint| match endpoint {
         CreateUser => StatusCode::CREATED,
-        DeleteUser | ChangePassword | RevokeTokens | Logout => StatusCode::NO_CONTENT,
+        DeleteUser | ChangePassword | RevokeTokens | Logout | EndSession => StatusCode::NO_CONTENT,
         _ => StatusCode::OK,
     };
     match caller {
         Anonymous | Expired | Revoked | Tampered | UnknownKey => StatusCode::UNAUTHORIZED,
         Admin => ok(endpoint),
         MemberOnSelf => match endpoint {
-            GetUser | ReplaceUser | Me | ChangePassword | Logout => ok(endpoint),
+            GetUser | ReplaceUser | Me | ChangePassword | Logout | ListSessions | EndSession => {
+                ok(endpoint)
+            }
             ListUsers | CreateUser | DeleteUser | RevokeTokens => StatusCode::FORBIDDEN,
         },
         MemberOnOther => match endpoint {
@@ -92,7 +98,7 @@ fn expected(endpoint: Endpoint, caller: Caller) -> StatusCode {
         // Attenuated with `check if operation("read")`: reads pass, writes do not;
         // logging out is not an authorised operation, just the token's own end.
         ReadOnlyAdmin => match endpoint {
-            ListUsers | GetUser | Me | Logout => ok(endpoint),
+            ListUsers | GetUser | Me | Logout | ListSessions => ok(endpoint),
             _ => StatusCode::FORBIDDEN,
         },
     }
@@ -248,6 +254,23 @@ async fn call(
             None,
         ),
         Endpoint::Logout => (Method::POST, "/api/v1/auth/revoke".to_owned(), None),
+        Endpoint::ListSessions => (
+            Method::GET,
+            format!("/api/v1/users/{target}/sessions"),
+            None,
+        ),
+        Endpoint::EndSession => {
+            // A session of the target's own: the refresh token starts with its id.
+            let response = app.try_login(email, PASSWORD).await;
+            let tokens: Value = response.json().await.expect("json");
+            let refresh = tokens["refresh_token"].as_str().expect("refresh token");
+            let session = &refresh[..26];
+            (
+                Method::DELETE,
+                format!("/api/v1/users/{target}/sessions/{session}"),
+                None,
+            )
+        }
     };
     let mut request = client.request(method, app.url(&path));
     if let Some(body) = body {

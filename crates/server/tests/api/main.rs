@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod outage;
 mod probes;
+mod sessions;
 mod shutdown;
 mod throttle;
 mod tokens;

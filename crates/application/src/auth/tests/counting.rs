@@ -18,7 +18,7 @@ async fn refused_and_failed_logins_are_counted_and_failed_dependencies_are_not()
     });
     let counted = Arc::clone(&mocks.counted);
     let _ = auth(mocks, false)
-        .login("a@example.com", &password(), CLIENT)
+        .login("a@example.com", &password(), CLIENT, None)
         .await;
     assert_eq!(
         *counted.lock().expect("lock"),
@@ -32,7 +32,7 @@ async fn refused_and_failed_logins_are_counted_and_failed_dependencies_are_not()
     expect_outcome(&mut mocks, false);
     let counted = Arc::clone(&mocks.counted);
     let _ = auth(mocks, false)
-        .login("a@example.com", &password(), CLIENT)
+        .login("a@example.com", &password(), CLIENT, None)
         .await;
     assert_eq!(
         *counted.lock().expect("lock"),
@@ -48,7 +48,7 @@ async fn refused_and_failed_logins_are_counted_and_failed_dependencies_are_not()
         .returning(|_| Err(RepositoryError::Unavailable(anyhow!("down"))));
     let counted = Arc::clone(&mocks.counted);
     let result = auth(mocks, false)
-        .login("a@example.com", &password(), CLIENT)
+        .login("a@example.com", &password(), CLIENT, None)
         .await;
     assert!(
         matches!(result, Err(LoginError::Unavailable(_))),
@@ -65,10 +65,15 @@ async fn a_login_and_a_logout_are_counted() {
         .revocations
         .expect_revoke_token()
         .returning(|_, _, _| Ok(()));
+    mocks
+        .sessions
+        .expect_session_of()
+        .returning(|_| Ok(Some(roster_domain::SessionId::generate())));
+    mocks.sessions.expect_end().returning(|_, _, _, _| Ok(true));
     let counted = Arc::clone(&mocks.counted);
     let service = auth(mocks, false);
     service
-        .login("ada@example.com", &password(), CLIENT)
+        .login("ada@example.com", &password(), CLIENT, None)
         .await
         .expect("login");
     let session = Session::fake(user.id, Role::Member);
@@ -77,6 +82,7 @@ async fn a_login_and_a_logout_are_counted() {
         *counted.lock().expect("lock"),
         [
             Counted::Login(LoginOutcome::Succeeded),
+            Counted::Revoked(RevocationScope::Session),
             Counted::Revoked(RevocationScope::Token)
         ]
     );

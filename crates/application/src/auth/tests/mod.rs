@@ -2,19 +2,19 @@
 
 use std::time::Duration;
 
-use mockall::predicate::eq;
+use mockall::predicate::{always, eq};
 use roster_domain::{
-    PasswordPolicy, Role, Session, TokenId, UserId,
+    IssuedToken, PasswordPolicy, Role, Session, TokenId, UserId,
     ports::{PasswordCheck, Throttled},
 };
 
 use super::*;
-use crate::testing::{CLIENT, Mocks, NOW, at, hash, new_user, stored_user};
+use crate::testing::{CLIENT, Mocks, NOW, SESSIONS, at, hash, new_user, stored_user};
 
 fn auth(mocks: Mocks, allow_registration: bool) -> AuthService {
     let ports = mocks.ports();
     let users = UserService::new(ports.clone(), PasswordPolicy::default());
-    AuthService::new(ports, users, allow_registration)
+    AuthService::new(ports, users, allow_registration, SESSIONS)
 }
 
 fn password() -> Password {
@@ -36,10 +36,10 @@ fn expect_outcome(mocks: &mut Mocks, success: bool) {
         .return_const(());
 }
 
-fn issued(user_id: UserId) -> IssuedToken {
+fn issued(token_id: TokenId, user_id: UserId) -> IssuedToken {
     IssuedToken {
         token: format!("token-for-{user_id}"),
-        token_id: TokenId::generate(),
+        token_id,
         expires_at: at(NOW + 900),
     }
 }
@@ -59,14 +59,15 @@ fn succeeding_login(user: &User) -> Mocks {
         .returning(|_, _, _| Ok(()));
     mocks
         .tokens
-        .expect_issue()
-        .returning(|id, _, _| Ok(issued(id)));
+        .expect_issue_as()
+        .returning(|token_id, id, _, _| Ok(issued(token_id, id)));
+    mocks.sessions.expect_start().returning(|_, _, _| Ok(()));
     expect_outcome(&mut mocks, true);
     mocks
 }
 
 #[tokio::test]
-async fn a_right_password_records_the_login_and_issues_a_token() {
+async fn a_right_password_records_the_login_issues_a_token_and_starts_a_session() {
     let user = stored_user("ada@example.com", 1);
     let mut mocks = Mocks::new();
     mocks.finding_by_email(&user);
@@ -80,19 +81,54 @@ async fn a_right_password_records_the_login_and_issues_a_token() {
         .with(eq(user.id), eq(at(NOW)), eq(None))
         .times(1)
         .returning(|_, _, _| Ok(()));
+    let minted = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let sink = std::sync::Arc::clone(&minted);
     mocks
         .tokens
-        .expect_issue()
-        .with(eq(user.id), eq(Role::Member), eq(at(NOW)))
-        .returning(|id, _, _| Ok(issued(id)));
+        .expect_issue_as()
+        .with(always(), eq(user.id), eq(Role::Member), eq(at(NOW)))
+        .returning(move |token_id, id, _, _| {
+            *sink.lock().expect("lock") = Some(token_id);
+            Ok(issued(token_id, id))
+        });
+    let started = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let sink = std::sync::Arc::clone(&started);
+    mocks
+        .sessions
+        .expect_start()
+        .times(1)
+        .returning(move |session, first, max| {
+            *sink.lock().expect("lock") = Some((session.clone(), first.clone(), max));
+            Ok(())
+        });
     expect_outcome(&mut mocks, true);
+    let agent = "x".repeat(300);
 
-    let token = auth(mocks, false)
-        .login(" ADA@example.com ", &password(), CLIENT)
+    let grant = auth(mocks, false)
+        .login(" ADA@example.com ", &password(), CLIENT, Some(&agent))
         .await
         .expect("login");
 
-    assert_eq!(token.token, format!("token-for-{}", user.id));
+    assert_eq!(grant.access.token, format!("token-for-{}", user.id));
+    let (session, first, max) = started.lock().expect("lock").clone().expect("started");
+    assert_eq!(session.id, grant.session);
+    assert_eq!(session.user_id, user.id);
+    assert_eq!(
+        (session.created_at, session.last_used_at),
+        (at(NOW), at(NOW))
+    );
+    assert_eq!(session.expires_at, at(NOW) + SESSIONS.lifetime);
+    assert_eq!(session.client_address, CLIENT);
+    assert_eq!(
+        session.user_agent.as_deref(),
+        Some("x".repeat(256).as_str())
+    );
+    assert_eq!(max, SESSIONS.max_per_user);
+    assert_eq!(Some(first.access_token_id), *minted.lock().expect("lock"));
+    assert_eq!(first.access_expires_at, grant.access.expires_at);
+    assert_eq!(first.digest.as_str(), format!("digest-{}", session.id));
+    assert_eq!(grant.refresh_token, format!("refresh-{}", session.id));
+    assert_eq!(grant.refresh_expires_at, at(NOW) + SESSIONS.idle_timeout);
 }
 
 #[tokio::test]
@@ -112,12 +148,13 @@ async fn an_outdated_hash_is_replaced_on_login() {
         .returning(|_, _, _| Ok(()));
     mocks
         .tokens
-        .expect_issue()
-        .returning(|id, _, _| Ok(issued(id)));
+        .expect_issue_as()
+        .returning(|token_id, id, _, _| Ok(issued(token_id, id)));
+    mocks.sessions.expect_start().returning(|_, _, _| Ok(()));
     expect_outcome(&mut mocks, true);
 
     auth(mocks, false)
-        .login("ada@example.com", &password(), CLIENT)
+        .login("ada@example.com", &password(), CLIENT, None)
         .await
         .expect("login");
 }
@@ -127,7 +164,9 @@ async fn an_outdated_hash_is_replaced_on_login() {
 /// The login fails as every failed login does, and counts against the throttle.
 async fn fails_alike(mut mocks: Mocks, email: &str) {
     expect_outcome(&mut mocks, false);
-    let result = auth(mocks, false).login(email, &password(), CLIENT).await;
+    let result = auth(mocks, false)
+        .login(email, &password(), CLIENT, None)
+        .await;
     assert!(
         matches!(result, Err(LoginError::InvalidCredentials)),
         "{email}: {result:?}"
@@ -180,7 +219,7 @@ async fn a_disabled_account_fails_after_verifying() {
         .expect_verify()
         .times(1)
         .returning(|_, _| Ok(PasswordCheck::Match { outdated: false }));
-    mocks.tokens.expect_issue().never();
+    mocks.tokens.expect_issue_as().never();
     fails_alike(mocks, "ada@example.com").await;
 }
 
@@ -227,7 +266,7 @@ async fn a_throttled_login_is_refused_before_any_work() {
     mocks.users.expect_find_by_email().never();
 
     let result = auth(mocks, false)
-        .login("Ada@Example.com", &password(), CLIENT)
+        .login("Ada@Example.com", &password(), CLIENT, None)
         .await;
 
     assert!(
@@ -304,32 +343,6 @@ async fn authentication_takes_the_users_current_role_and_refuses_a_void_session(
             result,
             Err(AuthError::Invalid(AuthenticationError::Expired))
         ),
-        "{result:?}"
-    );
-}
-
-#[tokio::test]
-async fn logout_revokes_the_presented_token_until_it_expires() {
-    let session = Session::fake(UserId::generate(), Role::Member);
-    let mut mocks = Mocks::new();
-    mocks
-        .revocations
-        .expect_revoke_token()
-        .with(
-            eq(session.token_id),
-            eq(session.user_id),
-            eq(session.expires_at),
-        )
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-
-    auth(mocks, false)
-        .logout(&Actor::User(session))
-        .await
-        .expect("logout");
-    let result = auth(Mocks::new(), false).logout(&Actor::Anonymous).await;
-    assert!(
-        matches!(result, Err(UsersError::Unauthenticated)),
         "{result:?}"
     );
 }
@@ -419,3 +432,4 @@ async fn the_first_administrator_is_created_only_into_an_empty_store() {
 }
 
 mod counting;
+mod sessions;
