@@ -9,7 +9,7 @@ use roster_domain::{
     TokenId, User,
     ports::{
         AuthenticationError, HashError, LoginOutcome, PasswordCheck, RepositoryError,
-        RevocationScope, ThrottleKey,
+        RevocationScope, ThrottleKey, Throttled,
     },
 };
 
@@ -46,6 +46,14 @@ pub enum AuthError {
     Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<Throttled> for LoginError {
+    fn from(throttled: Throttled) -> Self {
+        Self::Throttled {
+            retry_after: throttled.retry_after,
+        }
+    }
 }
 
 impl From<RepositoryError> for LoginError {
@@ -138,12 +146,7 @@ impl AuthService {
         let email = Email::parse(email).ok();
         let keys = login_keys(email.as_ref(), client);
         let now = self.ports.clock.now();
-        self.ports
-            .throttle
-            .admit(&keys, now)
-            .map_err(|throttled| LoginError::Throttled {
-                retry_after: throttled.retry_after,
-            })?;
+        self.ports.throttle.admit(&keys, now)?;
 
         let user = match &email {
             Some(email) => self.ports.users.find_by_email(email).await?,
@@ -257,12 +260,7 @@ impl AuthService {
         }
         // Each registration costs a hash: counted against the client's budget.
         let hashes = [ThrottleKey::Hashes(ThrottleKey::client_address(client))];
-        self.ports
-            .throttle
-            .admit(&hashes, self.ports.clock.now())
-            .map_err(|throttled| UsersError::Throttled {
-                retry_after: throttled.retry_after,
-            })?;
+        self.ports.throttle.admit(&hashes, self.ports.clock.now())?;
         self.users.create(&Actor::System, new).await.map(Some)
     }
 

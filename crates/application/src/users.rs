@@ -10,7 +10,7 @@ use roster_domain::{
     UserReplacement,
     ports::{
         AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError,
-        RevocationScope, UpdateUserError,
+        RevocationScope, Throttled, UpdateUserError,
     },
 };
 
@@ -54,6 +54,14 @@ pub enum UsersError {
     Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<Throttled> for UsersError {
+    fn from(throttled: Throttled) -> Self {
+        Self::Throttled {
+            retry_after: throttled.retry_after,
+        }
+    }
 }
 
 impl From<RepositoryError> for UsersError {
@@ -120,7 +128,7 @@ impl UserService {
         Self { ports, policy }
     }
 
-    fn authorize(
+    pub(crate) fn authorize(
         &self,
         actor: &Actor,
         operation: Operation,

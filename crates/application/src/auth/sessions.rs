@@ -5,8 +5,8 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use roster_domain::{
-    AccessRequest, Actor, IssuedToken, Operation, RefreshGrant, Refreshed, Resource, SessionEnd,
-    SessionId, TokenId, UserId, UserSession,
+    Actor, IssuedToken, Operation, RefreshGrant, Refreshed, Resource, SessionEnd, SessionId,
+    TokenId, UserId, UserSession,
     ports::{RevocationScope, ThrottleKey},
 };
 
@@ -63,12 +63,7 @@ impl AuthService {
         if let Some((session, _)) = &read {
             keys.push(ThrottleKey::Refreshes(session.to_string()));
         }
-        self.ports
-            .throttle
-            .admit(&keys, now)
-            .map_err(|throttled| LoginError::Throttled {
-                retry_after: throttled.retry_after,
-            })?;
+        self.ports.throttle.admit(&keys, now)?;
         let Some((session, digest)) = read else {
             return Err(LoginError::InvalidRefreshToken);
         };
@@ -125,7 +120,8 @@ impl AuthService {
         actor: &Actor,
         user_id: UserId,
     ) -> Result<Vec<UserSession>, UsersError> {
-        self.authorize(actor, Operation::Read, user_id)?;
+        self.users
+            .authorize(actor, Operation::Read, Resource::User(user_id))?;
         if self.ports.users.find_recent(user_id).await?.is_none() {
             return Err(UsersError::NotFound(user_id));
         }
@@ -146,7 +142,8 @@ impl AuthService {
         user_id: UserId,
         session: SessionId,
     ) -> Result<(), UsersError> {
-        self.authorize(actor, Operation::Write, user_id)?;
+        self.users
+            .authorize(actor, Operation::Write, Resource::User(user_id))?;
         let now = self.ports.clock.now();
         if !self
             .ports
@@ -166,19 +163,5 @@ impl AuthService {
             Actor::User(session) => Ok(self.ports.sessions.session_of(session.token_id).await?),
             Actor::System | Actor::Anonymous => Ok(None),
         }
-    }
-
-    fn authorize(
-        &self,
-        actor: &Actor,
-        operation: Operation,
-        user_id: UserId,
-    ) -> Result<(), UsersError> {
-        let request = AccessRequest {
-            operation,
-            resource: Resource::User(user_id),
-            at: self.ports.clock.now(),
-        };
-        Ok(self.ports.authorizer.authorize(actor, &request)?)
     }
 }

@@ -44,12 +44,7 @@ impl UserService {
             crate::auth::login_keys(Some(&user.email), client)
         };
         let now = self.ports.clock.now();
-        self.ports
-            .throttle
-            .admit(&keys, now)
-            .map_err(|throttled| UsersError::Throttled {
-                retry_after: throttled.retry_after,
-            })?;
+        self.ports.throttle.admit(&keys, now)?;
         if !privileged {
             let wrong = || UsersError::InvalidField {
                 field: "current_password",

@@ -26,7 +26,7 @@ mod rows;
 pub(crate) use ending::end_all;
 use ending::{end_sessions, insert_grant, revoke_access_tokens};
 use refresh::{Failure, refresh};
-use rows::{SESSION_COLUMNS, SessionRow};
+use rows::SessionRow;
 
 /// The `sessions` and `refresh_tokens` tables.
 #[derive(Debug, Clone)]
@@ -136,7 +136,7 @@ impl SessionStore for DieselSessionStore {
                     .filter(sessions::expires_at.gt(Stamp(now)))
                     .filter(sessions::last_used_at.gt(Stamp(idle_cutoff)))
                     .order((sessions::created_at.desc(), sessions::id.desc()))
-                    .select(SESSION_COLUMNS)
+                    .select(sessions::all_columns)
                     .load::<SessionRow>(conn)
             })
             .await?;

@@ -8,7 +8,7 @@ use roster_domain::{RefreshGrant, Refreshed, Role, SessionEnd, Status, ports::Re
 
 use super::{
     ending::{end_sessions, insert_grant},
-    rows::{SESSION_COLUMNS, SessionRow},
+    rows::SessionRow,
 };
 use crate::{
     connection::DbConnection,
@@ -52,7 +52,7 @@ pub(super) fn refresh(
             .filter(sessions::last_used_at.gt(Stamp(idle_cutoff))),
     )
     .set(sessions::last_used_at.eq(Stamp(now)))
-    .returning(SESSION_COLUMNS)
+    .returning(sessions::all_columns)
     .get_result::<SessionRow>(conn)
     .optional()?;
     let Some(row) = touched else {

@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::Queryable;
 use roster_domain::{SessionId, UserId, UserSession, ports::RepositoryError};
 
-use crate::schema::sessions;
-
-/// A session as stored.
+/// A session as stored: every column (`sessions::all_columns`), in order.
 #[derive(Queryable)]
 pub(super) struct SessionRow {
     id: String,
@@ -19,27 +17,10 @@ pub(super) struct SessionRow {
     expires_at: DateTime<Utc>,
     client_address: String,
     user_agent: Option<String>,
+    // Only active sessions are read back.
+    _ended_at: Option<DateTime<Utc>>,
+    _end_reason: Option<String>,
 }
-
-pub(super) type SessionColumns = (
-    sessions::id,
-    sessions::user_id,
-    sessions::created_at,
-    sessions::last_used_at,
-    sessions::expires_at,
-    sessions::client_address,
-    sessions::user_agent,
-);
-
-pub(super) const SESSION_COLUMNS: SessionColumns = (
-    sessions::id,
-    sessions::user_id,
-    sessions::created_at,
-    sessions::last_used_at,
-    sessions::expires_at,
-    sessions::client_address,
-    sessions::user_agent,
-);
 
 impl SessionRow {
     pub(super) fn into_domain(self) -> Result<UserSession, RepositoryError> {

@@ -213,17 +213,38 @@ async fn idle_and_expired_sessions_cannot_be_refreshed(backend: Backend) {
     refused(&app, &used.refresh).await;
 }
 
+/// Ada, logged in on her laptop, and Grace, logged in too.
+struct Two {
+    ada_id: String,
+    laptop: Tokens,
+    grace: Tokens,
+    /// Ada's sessions.
+    sessions_url: String,
+}
+
+async fn two_users(app: &TestApp) -> Two {
+    let ada = app.created_user("ada@example.com", "Ada").await;
+    let ada_id = ada["id"].as_str().expect("id").to_owned();
+    app.created_user("grace@example.com", "Grace").await;
+    Two {
+        laptop: log_in(app, "ada@example.com", PASSWORD, "laptop/1.0").await,
+        grace: log_in(app, "grace@example.com", PASSWORD, "test").await,
+        sessions_url: app.url(&format!("/api/v1/users/{ada_id}/sessions")),
+        ada_id,
+    }
+}
+
 async fn sessions_are_listed_and_ended_by_their_user_and_administrators(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let ada = app.created_user("ada@example.com", "Ada").await;
-    let ada_id = ada["id"].as_str().expect("id");
-    app.created_user("grace@example.com", "Grace").await;
-    let laptop = log_in(&app, "ada@example.com", PASSWORD, "laptop/1.0").await;
+    let Two {
+        ada_id,
+        laptop,
+        grace,
+        sessions_url,
+    } = two_users(&app).await;
     let phone = log_in(&app, "ada@example.com", PASSWORD, "phone/2.0").await;
-    let grace = log_in(&app, "grace@example.com", PASSWORD, "test").await;
-    let sessions_url = app.url(&format!("/api/v1/users/{ada_id}/sessions"));
 
     let listed = TestApp::client_with(&laptop.access)
         .get(&sessions_url)
@@ -284,12 +305,12 @@ async fn unknown_sessions_are_404_and_revoking_tokens_ends_every_session(backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let ada = app.created_user("ada@example.com", "Ada").await;
-    let ada_id = ada["id"].as_str().expect("id");
-    app.created_user("grace@example.com", "Grace").await;
-    let laptop = log_in(&app, "ada@example.com", PASSWORD, "laptop/1.0").await;
-    let grace = log_in(&app, "grace@example.com", PASSWORD, "test").await;
-    let sessions_url = app.url(&format!("/api/v1/users/{ada_id}/sessions"));
+    let Two {
+        ada_id,
+        laptop,
+        grace,
+        sessions_url,
+    } = two_users(&app).await;
     // Nothing by that id under that user, or no such user.
     for url in [
         format!("{sessions_url}/not-a-session"),
