@@ -5,7 +5,8 @@
 # make), on a copy of this tree. The commands are read from the README's Quick start,
 # so the README cannot drift from what is proven here.
 #
-# 1. The test command runs as a newcomer would run it (CI unset): the container shares
+# 1. The test command runs as a newcomer would run it (CI unset: podman passes none of
+#    the host's environment): the container shares
 #    the host's network, so the database tests reach the local PostgreSQL through the
 #    libpq that was built from source; tests that need PostgreSQL's server binaries
 #    (initdb) skip loudly, as they do on any machine without them.
@@ -47,7 +48,7 @@ git ls-files -z --cached --others --exclude-standard \
   | tar --null --files-from=- -cf - | tar -xf - -C "$work/src"
 
 container=(--network host -v "$work/src:/src" -w /src
-           -v "$work/cargo-registry:/usr/local/cargo/registry" -e CI= -e CARGO_TERM_COLOR=never)
+           -v "$work/cargo-registry:/usr/local/cargo/registry" -e CARGO_TERM_COLOR=never)
 
 echo "== the image: what a bare machine has"
 podman run --rm "${container[@]}" "$IMAGE" bash -c '

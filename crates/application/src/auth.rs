@@ -18,7 +18,7 @@ use crate::{Ports, UserService, UsersError};
 mod grant;
 mod sessions;
 
-pub use grant::{Grant, USER_AGENT_MAX_CHARS};
+pub use grant::Grant;
 
 /// Why a login failed. Wrong password, unknown e-mail, disabled account and an
 /// account without a password are one and the same to the caller.

@@ -7,6 +7,6 @@ mod ports;
 mod testing;
 mod users;
 
-pub use auth::{AuthError, AuthService, Grant, LoginError, USER_AGENT_MAX_CHARS};
+pub use auth::{AuthError, AuthService, Grant, LoginError};
 pub use ports::Ports;
 pub use users::{UserPage, UserService, UsersError};

@@ -6,8 +6,8 @@ use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use roster_domain::{
     AccessRequest, Actor, Cursor, NewUser, Operation, PasswordPolicy, PasswordRejection, Resource,
-    Status, TokenRevocation, User, UserEvent, UserEventKind, UserId, UserPatch, UserQuery,
-    UserReplacement,
+    SessionId, Status, TokenRevocation, User, UserEvent, UserEventKind, UserId, UserPatch,
+    UserQuery, UserReplacement,
     ports::{
         AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError,
         RevocationScope, Throttled, UpdateUserError,
@@ -21,6 +21,9 @@ use crate::ports::Ports;
 pub enum UsersError {
     #[error("no user with id {0}")]
     NotFound(UserId),
+    /// The user has no active session with this id.
+    #[error("no active session with id {0}")]
+    SessionNotFound(SessionId),
     #[error("another user already has this e-mail address")]
     EmailTaken,
     /// The user kept changing under a replacement; the caller may retry.

@@ -93,6 +93,7 @@ impl From<UsersError> for ApiError {
     fn from(error: UsersError) -> Self {
         match error {
             UsersError::NotFound(id) => Self::NotFound(format!("no user with id {id}")),
+            UsersError::SessionNotFound(_) => Self::NotFound(error.to_string()),
             UsersError::EmailTaken => {
                 Self::EmailTaken("another user already has this e-mail address".to_owned())
             }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use roster_domain::{IssuedToken, SessionId};
 
 /// At most this many characters of a client's `User-Agent` are kept with its session.
-pub const USER_AGENT_MAX_CHARS: usize = 256;
+pub(crate) const USER_AGENT_MAX_CHARS: usize = 256;
 
 /// What a login or a refresh hands out: an access token, and the session's next
 /// refresh token.

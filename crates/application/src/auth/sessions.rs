@@ -134,7 +134,7 @@ impl AuthService {
     }
 
     /// Ends one of the user's sessions (and the access tokens minted from it): the user
-    /// themselves and administrators. `NotFound` when no such session is active.
+    /// themselves and administrators. `SessionNotFound` when no such session is active.
     #[tracing::instrument(name = "auth.end_session", skip_all, fields(actor = %actor.label(), user.id = %user_id, session.id = %session))]
     pub async fn end_session(
         &self,
@@ -151,7 +151,7 @@ impl AuthService {
             .end(user_id, session, SessionEnd::Ended, now)
             .await?
         {
-            return Err(UsersError::NotFound(user_id));
+            return Err(UsersError::SessionNotFound(session));
         }
         self.ports.metrics.tokens_revoked(RevocationScope::Session);
         Ok(())

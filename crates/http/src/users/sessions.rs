@@ -108,13 +108,6 @@ pub(super) async fn end(
     })?;
     let session = SessionId::parse(&path.session_id)
         .ok_or_else(|| ApiError::NotFound(format!("no session with id {}", path.session_id)))?;
-    auth.end_session(&caller.0, user, session)
-        .await
-        .map_err(|error| match error {
-            roster_application::UsersError::NotFound(_) => {
-                ApiError::NotFound(format!("no active session with id {session}"))
-            }
-            other => other.into(),
-        })?;
+    auth.end_session(&caller.0, user, session).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -60,6 +60,7 @@ async fn a_later_request_head_sent_a_byte_at_a_time_is_cut(backend: Backend) {
         .await
         .expect("the start of a head");
     let mut closed_after = None;
+    let mut answered = None;
     let mut probe = [0_u8; 64];
     while started.elapsed() < Duration::from_secs(12) {
         if stream.write_all(b"a").await.is_err() {
@@ -72,13 +73,14 @@ async fn a_later_request_head_sent_a_byte_at_a_time_is_cut(backend: Backend) {
                 break;
             }
             Ok(Ok(read)) => {
-                let answer = String::from_utf8_lossy(&probe[..read]);
-                assert!(read == 0, "answered a head that never ended: {answer}");
+                answered = Some(String::from_utf8_lossy(&probe[..read]).into_owned());
+                break;
             }
             Err(_) => {}
         }
         assert_eq!(app.get("/health").await.status(), StatusCode::OK);
     }
+    assert_eq!(answered, None, "answered a head that never ended");
     let closed_after = closed_after.expect("the connection was still open after 12 s");
     assert!(
         closed_after >= Duration::from_secs(2) && closed_after < Duration::from_secs(6),

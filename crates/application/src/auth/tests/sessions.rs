@@ -325,5 +325,8 @@ async fn sessions_are_not_listed_or_ended_when_refused_or_missing() {
     let result = service
         .end_session(&Actor::System, missing, SessionId::generate())
         .await;
-    assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(UsersError::SessionNotFound(_))),
+        "{result:?}"
+    );
 }
