@@ -9,7 +9,7 @@ default:
 run *ARGS="serve":
     cargo run --release -p roster-server -- {{ARGS}}
 
-# Run every test (PostgreSQL tests need `just db-up`; without it they are skipped loudly).
+# Run every test (PostgreSQL and NATS tests need `just db-up nats-up`; without them they are skipped loudly).
 test *ARGS:
     cargo test --workspace {{ARGS}}
 
@@ -33,6 +33,10 @@ migrate *ARGS="status":
 # Start the local PostgreSQL (installing it first where it is missing).
 db-up:
     bash .ci/postgres-up.sh
+
+# Start the local NATS server with JetStream (installing it first where it is missing).
+nats-up:
+    bash .ci/nats-up.sh
 
 # Run the service against the local PostgreSQL instead of SQLite.
 run-postgres:

@@ -2,11 +2,13 @@
 //! mocks and run unchanged over any adapter.
 
 mod auth;
+mod events;
 mod ports;
 #[cfg(test)]
 mod testing;
 mod users;
 
 pub use auth::{AuthError, AuthService, Grant, LoginError};
+pub use events::{EventRelay, RelayError, RelaySettings, RelayStep};
 pub use ports::Ports;
 pub use users::{UserPage, UserService, UsersError};

@@ -3,15 +3,14 @@
 use std::sync::Arc;
 
 use roster_domain::ports::{
-    Authorizer, BusinessMetrics, Clock, EventPublisher, LoginThrottle, PasswordHasher,
-    RevocationStore, SessionStore, TokenAuthority, UserRepository,
+    Authorizer, BusinessMetrics, Clock, LoginThrottle, PasswordHasher, RevocationStore,
+    SessionStore, TokenAuthority, UserRepository,
 };
 
 /// Every port the use cases use, as shared trait objects.
 #[derive(Clone)]
 pub struct Ports {
     pub users: Arc<dyn UserRepository>,
-    pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
     pub authorizer: Arc<dyn Authorizer>,
     pub hasher: Arc<dyn PasswordHasher>,

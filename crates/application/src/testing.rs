@@ -4,12 +4,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use roster_domain::{
-    Email, NewUser, Password, PasswordHash, RefreshDigest, Role, SessionPolicy, Status,
-    TokenRevocation, User, UserEvent, UserEventKind, UserId, UserName,
+    ChangeRecord, Email, NewUser, Password, PasswordHash, RefreshDigest, Role, SessionPolicy,
+    Status, TokenRevocation, User, UserChange, UserEventKind, UserId, UserName,
     ports::{
-        LoginOutcome, MockAuthorizer, MockBusinessMetrics, MockClock, MockEventPublisher,
-        MockLoginThrottle, MockPasswordHasher, MockRevocationStore, MockSessionStore,
-        MockTokenAuthority, MockUserRepository, RevocationScope, ThrottleKey,
+        LoginOutcome, MockAuthorizer, MockBusinessMetrics, MockClock, MockLoginThrottle,
+        MockPasswordHasher, MockRevocationStore, MockSessionStore, MockTokenAuthority,
+        MockUserRepository, RevocationScope, ThrottleKey,
     },
 };
 
@@ -58,14 +58,12 @@ pub(crate) fn stored_user(email: &str, version: u64) -> User {
 /// The mocks; `ports()` hands them to a service.
 pub(crate) struct Mocks {
     pub users: MockUserRepository,
-    pub events: MockEventPublisher,
     pub authorizer: MockAuthorizer,
     pub hasher: MockPasswordHasher,
     pub revocations: MockRevocationStore,
     pub sessions: MockSessionStore,
     pub tokens: MockTokenAuthority,
     pub throttle: MockLoginThrottle,
-    pub published: Arc<Mutex<Vec<UserEvent>>>,
     pub metrics: MockBusinessMetrics,
     /// What the use cases counted, in order.
     pub counted: Arc<Mutex<Vec<Counted>>>,
@@ -83,13 +81,6 @@ impl Mocks {
     /// Everything allowed, events recorded, hashing instant; repositories, revocations,
     /// tokens and throttling expect nothing unless a test says so.
     pub(crate) fn new() -> Self {
-        let published = Arc::new(Mutex::new(Vec::new()));
-        let mut events = MockEventPublisher::new();
-        let sink = Arc::clone(&published);
-        events.expect_publish().returning(move |event| {
-            sink.lock().expect("lock").push(event.clone());
-            Ok(())
-        });
         let mut authorizer = MockAuthorizer::new();
         authorizer.expect_authorize().returning(|_, _| Ok(()));
         let mut hasher = MockPasswordHasher::new();
@@ -122,21 +113,19 @@ impl Mocks {
         });
         Self {
             users: MockUserRepository::new(),
-            events,
             authorizer,
             hasher,
             revocations: MockRevocationStore::new(),
             sessions: MockSessionStore::new(),
             tokens,
             throttle: MockLoginThrottle::new(),
-            published,
             metrics,
             counted,
         }
     }
 
     /// Expects every token of `id` to be revoked once, as of [`NOW`], for the token
-    /// lifetime.
+    /// lifetime, recorded as one `TokensRevoked` event.
     pub(crate) fn revoking_all_once(&mut self, id: UserId) {
         self.revocations
             .expect_revoke_all()
@@ -144,9 +133,12 @@ impl Mocks {
                 mockall::predicate::eq(id),
                 mockall::predicate::eq(at(NOW)),
                 mockall::predicate::eq(at(NOW) + chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES)),
+                mockall::predicate::function(|record: &ChangeRecord| {
+                    record.changes == [UserChange::TokensRevoked] && record.at == at(NOW)
+                }),
             )
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
     }
 
     /// The revocation of every token issued until [`NOW`], as a write carries it.
@@ -187,7 +179,6 @@ impl Mocks {
         clock.expect_now().return_const(at(NOW));
         Ports {
             users: Arc::new(self.users),
-            events: Arc::new(self.events),
             clock: Arc::new(clock),
             authorizer: Arc::new(self.authorizer),
             hasher: Arc::new(self.hasher),

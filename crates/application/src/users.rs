@@ -5,9 +5,9 @@ mod credentials;
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use roster_domain::{
-    AccessRequest, Actor, Cursor, NewUser, Operation, PasswordPolicy, PasswordRejection, Resource,
-    SessionId, Status, TokenRevocation, User, UserEvent, UserEventKind, UserId, UserPatch,
-    UserQuery, UserReplacement,
+    AccessRequest, Actor, ChangeRecord, Cursor, NewUser, Operation, PasswordPolicy,
+    PasswordRejection, Resource, SessionId, Status, TokenRevocation, User, UserChange,
+    UserEventKind, UserId, UserPatch, UserQuery, UserReplacement,
     ports::{
         AccessDenied, DeleteUserError, HashError, InsertUserError, RepositoryError,
         RevocationScope, Throttled, UpdateUserError,
@@ -157,11 +157,16 @@ impl UserService {
         let now = self.ports.clock.now();
         let user = User::create(UserId::generate(), new, now).with_password(hash, now);
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
-        self.ports.users.insert(&user).await.map_err(|e| match e {
-            InsertUserError::EmailTaken => UsersError::EmailTaken,
-            InsertUserError::Repository(e) => e.into(),
-        })?;
-        self.publish(actor, UserEventKind::Created, user.id).await;
+        let record = ChangeRecord::new(actor, now, vec![UserChange::Created]);
+        self.ports
+            .users
+            .insert(&user, &record)
+            .await
+            .map_err(|e| match e {
+                InsertUserError::EmailTaken => UsersError::EmailTaken,
+                InsertUserError::Repository(e) => e.into(),
+            })?;
+        self.ports.metrics.user_changed(UserEventKind::Created);
         Ok(user)
     }
 
@@ -285,22 +290,23 @@ impl UserService {
             let revoke = (current.status != Status::Disabled
                 && replacement.status == Status::Disabled)
                 .then(|| self.revocation(now));
+            let record = replacement_record(actor, &current, &replacement, revoke.is_some(), now);
             let was_active_admin = current.is_active_admin();
             let changed = current.replaced(replacement, now);
             let written = if was_active_admin && !changed.is_active_admin() {
                 self.ports
                     .users
-                    .update_keeping_an_admin(&changed, revoke)
+                    .update_keeping_an_admin(&changed, revoke, &record)
                     .await
             } else {
-                self.ports.users.update(&changed, revoke).await
+                self.ports.users.update(&changed, revoke, &record).await
             };
             match written {
                 Ok(stored) => {
                     if revoke.is_some() {
                         self.ports.metrics.tokens_revoked(RevocationScope::User);
                     }
-                    self.publish(actor, UserEventKind::Updated, id).await;
+                    self.ports.metrics.user_changed(UserEventKind::Updated);
                     return Ok(stored);
                 }
                 Err(UpdateUserError::VersionConflict) if if_version.is_some() => {
@@ -336,10 +342,12 @@ impl UserService {
         if_version: Option<Vec<u64>>,
     ) -> Result<(), UsersError> {
         self.authorize(actor, Operation::Delete, Resource::User(id))?;
-        let revoke = self.revocation(self.ports.clock.now());
+        let now = self.ports.clock.now();
+        let revoke = self.revocation(now);
+        let record = ChangeRecord::new(actor, now, vec![UserChange::Deleted]);
         self.ports
             .users
-            .delete(id, if_version, revoke)
+            .delete(id, if_version, revoke, &record)
             .await
             .map_err(|e| match e {
                 DeleteUserError::NotFound => UsersError::NotFound(id),
@@ -350,16 +358,23 @@ impl UserService {
                 DeleteUserError::Repository(e) => e.into(),
             })?;
         self.ports.metrics.tokens_revoked(RevocationScope::User);
-        self.publish(actor, UserEventKind::Deleted, id).await;
+        self.ports.metrics.user_changed(UserEventKind::Deleted);
         Ok(())
     }
 
-    /// Revokes every token of the user issued before `before`, and counts it.
-    async fn revoke_all(&self, id: UserId, before: DateTime<Utc>) -> Result<(), RepositoryError> {
+    /// Revokes every token of the user issued before `before` (recording it as
+    /// `actor`'s), and counts it.
+    async fn revoke_all(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        before: DateTime<Utc>,
+    ) -> Result<(), RepositoryError> {
         let revocation = self.revocation(before);
+        let record = ChangeRecord::new(actor, before, vec![UserChange::TokensRevoked]);
         self.ports
             .revocations
-            .revoke_all(id, revocation.before, revocation.until)
+            .revoke_all(id, revocation.before, revocation.until, &record)
             .await?;
         self.ports.metrics.tokens_revoked(RevocationScope::User);
         Ok(())
@@ -373,21 +388,21 @@ impl UserService {
             until: before + self.ports.tokens.lifetime(),
         }
     }
+}
 
-    /// Publishes after the change is stored; a failure is logged, not returned, because
-    /// the change itself succeeded (see `EventPublisher` on delivery guarantees).
-    async fn publish(&self, actor: &Actor, kind: UserEventKind, user_id: UserId) {
-        let event = UserEvent {
-            kind,
-            user_id,
-            actor: actor.clone(),
-            occurred_at: self.ports.clock.now(),
-        };
-        self.ports.metrics.user_changed(kind);
-        if let Err(error) = self.ports.events.publish(&event).await {
-            tracing::warn!(error = %error, event.kind = kind.as_str(), user.id = %user_id, "domain event not published");
-        }
+/// The events of replacing `current`: what changed, and the revocation if any.
+fn replacement_record(
+    actor: &Actor,
+    current: &User,
+    replacement: &UserReplacement,
+    revoked: bool,
+    now: DateTime<Utc>,
+) -> ChangeRecord {
+    let mut events = UserChange::of_replacement(current, replacement);
+    if revoked {
+        events.push(UserChange::TokensRevoked);
     }
+    ChangeRecord::new(actor, now, events)
 }
 
 #[cfg(test)]

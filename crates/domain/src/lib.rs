@@ -18,7 +18,7 @@ pub use access::{
     TokenRevocation,
 };
 pub use actor::Actor;
-pub use events::{UserEvent, UserEventKind};
+pub use events::{ChangeRecord, EventId, UserChange, UserEvent, UserEventKind, UserField};
 pub use page::{
     Cursor, CursorError, EmailDomain, EmailDomainError, EmailLookup, EmailLookupError,
     NameFragment, NameFragmentError, PageSize, PageSizeError, Sort, SortError, SortField, SortKey,

@@ -1,5 +1,10 @@
 //! Event-publishing adapters for the domain's
-//! [`EventPublisher`](roster_domain::ports::EventPublisher) port.
+//! [`EventPublisher`](roster_domain::ports::EventPublisher) port: CloudEvents into NATS
+//! JetStream ([`NatsPublisher`]), or lines in the log ([`LoggingEventPublisher`], the
+//! embedded default). The outbox they are fed from is the persistence crate's.
+
+mod cloudevent;
+mod nats;
 
 use async_trait::async_trait;
 use roster_domain::{
@@ -7,84 +12,33 @@ use roster_domain::{
     ports::{EventPublisher, PublishError},
 };
 
-/// Publishes each event as one structured log line (target `roster::events`): ids,
-/// kind, actor and time, never personal data. Useful until a durable outbox exists,
-/// and always as an audit trail. (The use cases count changes through the
-/// `BusinessMetrics` port.)
+pub use cloudevent::{CloudEvent, event_type};
+pub use nats::{NatsPublisher, NatsSettings};
+
+/// Publishes each event as one structured log line (target `roster::events`): its id,
+/// type, user, version and actor, never personal data. The embedded default, for a
+/// deployment without a broker.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoggingEventPublisher;
 
 #[async_trait]
 impl EventPublisher for LoggingEventPublisher {
-    async fn publish(&self, event: &UserEvent) -> Result<(), PublishError> {
-        tracing::info!(
-            target: "roster::events",
-            kind = event.kind.as_str(),
-            user.id = %event.user_id,
-            actor = %event.actor.label(),
-            occurred_at = %event.occurred_at.to_rfc3339(),
-            "domain event"
-        );
+    async fn publish(&self, events: &[UserEvent]) -> Result<(), PublishError> {
+        for event in events {
+            tracing::info!(
+                target: "roster::events",
+                event_id = %event.id,
+                event_type = %event_type(&event.change),
+                user.id = %event.user_id,
+                user.version = i64::try_from(event.version).unwrap_or(i64::MAX),
+                actor = %event.actor,
+                occurred_at = %event.occurred_at.to_rfc3339(),
+                "domain event"
+            );
+        }
         Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::{
-        io::Write,
-        sync::{Arc, Mutex},
-    };
-
-    use roster_domain::{
-        Actor, Session, UserEventKind, UserId, ports::Clock as _, ports::SystemClock,
-    };
-
-    use super::*;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[tokio::test]
-    async fn logs_one_line_with_the_ids_kind_and_actor() {
-        let captured = Captured::default();
-        let sink = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_writer(move || sink.clone())
-            .finish();
-        let user_id = UserId::generate();
-        let actor_id = UserId::generate();
-        let event = UserEvent {
-            kind: UserEventKind::Created,
-            user_id,
-            actor: Actor::User(Session::fake(actor_id, roster_domain::Role::Admin)),
-            occurred_at: SystemClock.now(),
-        };
-
-        let published = {
-            let _guard = tracing::subscriber::set_default(subscriber);
-            LoggingEventPublisher.publish(&event).await
-        };
-
-        assert!(published.is_ok());
-        let output = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
-        assert_eq!(output.lines().count(), 1, "{output}");
-        assert!(output.contains("\"kind\":\"user.created\""), "{output}");
-        assert!(
-            output.contains(&format!("\"user.id\":\"{user_id}\"")),
-            "{output}"
-        );
-        assert!(output.contains(&format!("user:{actor_id}")), "{output}");
-    }
-}
+mod tests;

@@ -52,11 +52,18 @@ impl Readiness {
     }
 }
 
+/// How a failed check reports: `down` makes the service not ready; `degraded` (a
+/// check that is not critical, such as the event relay) leaves it ready.
+fn down(check: &dyn HealthCheck) -> &'static str {
+    if check.critical() { "down" } else { "degraded" }
+}
+
 /// Whether the service can serve requests, and each check's state.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Readiness)]
 pub(crate) struct Report {
-    /// `ready`, `not_ready`, or `draining` once shutdown has begun.
+    /// `ready`; `degraded` (still ready: 200) when a check that is not critical
+    /// fails; `not_ready`; or `draining` once shutdown has begun.
     #[schema(value_type = String, example = "ready")]
     status: &'static str,
     #[schema(value_type = BTreeMap<String, CheckReport>)]
@@ -66,7 +73,7 @@ pub(crate) struct Report {
 /// One readiness check.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CheckReport {
-    /// `up` or `down`.
+    /// `up`, `down`, or `degraded` (failing, but not critical to readiness).
     #[schema(value_type = String, example = "up")]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,21 +126,28 @@ pub(crate) async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
             Ok(Err(e)) => {
                 tracing::warn!(check = check.name(), error = %e, "readiness check failed");
                 CheckReport {
-                    status: "down",
+                    status: down(check.as_ref()),
                     error: Some("failed (the cause is in the log)".to_owned()),
                 }
             }
             Err(_) => CheckReport {
-                status: "down",
+                status: down(check.as_ref()),
                 error: Some(format!("no answer within {:?}", readiness.timeout)),
             },
         };
         (check.name(), outcome)
     }))
     .await;
-    let ready = results.iter().all(|(_, report)| report.error.is_none());
+    let ready = results.iter().all(|(_, report)| report.status != "down");
+    let degraded = results
+        .iter()
+        .any(|(_, report)| report.status == "degraded");
     let report = Report {
-        status: if ready { "ready" } else { "not_ready" },
+        status: match (ready, degraded) {
+            (false, _) => "not_ready",
+            (true, true) => "degraded",
+            (true, false) => "ready",
+        },
         checks: results.into_iter().collect(),
     };
     if ready {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::{OptionalExtension as _, prelude::*};
 use roster_domain::{
-    Session, Standing, Status, TokenId, TokenRevocation, UserId,
+    ChangeRecord, Session, Standing, Status, TokenId, TokenRevocation, UserId,
     ports::{RepositoryError, RevocationStore},
 };
 
@@ -14,6 +14,7 @@ use crate::{
     connection::DbConnection,
     database::Database,
     instant::Stamp,
+    outbox,
     schema::{revoked_tokens, token_revocations, users},
 };
 
@@ -65,8 +66,10 @@ impl RevocationStore for DieselRevocationStore {
         user_id: UserId,
         before: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        record: &ChangeRecord,
     ) -> Result<(), RepositoryError> {
         let user_id = user_id.to_string();
+        let record = record.clone();
         let revocation = TokenRevocation {
             before,
             until: expires_at,
@@ -76,7 +79,19 @@ impl RevocationStore for DieselRevocationStore {
             .database
             .query("UPSERT", "token_revocations", move |conn| {
                 conn.transaction(|conn| {
+                    // Written first: it locks the user's row (PostgreSQL) or the
+                    // database (SQLite), so the version read is the one the events
+                    // follow, and a concurrent change of the user waits.
+                    let version = diesel::update(users::table.find(&user_id))
+                        .set(users::version.eq(users::version))
+                        .returning(users::version)
+                        .get_result::<i64>(conn)
+                        .optional()?;
                     revoke_all(conn, &user_id, revocation)?;
+                    // A user deleted meanwhile has its deletion's event instead.
+                    if let Some(version) = version {
+                        outbox::record(conn, &user_id, version, &record)?;
+                    }
                     announce(conn, &user_payload(&user_id))
                 })
             })

@@ -98,6 +98,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    use crate::instant::Instant;
+
+    outbox (seq) {
+        seq -> BigInt,
+        id -> Text,
+        user_id -> Text,
+        user_version -> BigInt,
+        kind -> Text,
+        data -> Text,
+        actor -> Text,
+        occurred_at -> Instant,
+        delivered_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::{Nullable, Text};
+    use crate::instant::Instant;
+
+    outbox_lease (name) {
+        name -> Text,
+        holder -> Nullable<Text>,
+        expires_at -> Instant,
+    }
+}
+
 diesel::define_sql_function! {
     /// SQL's `lower`, as in the unique index `users_email_unique`, which it lets
     /// look-ups by e-mail use. SQLite's own folds ASCII only; every SQLite connection

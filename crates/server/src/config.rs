@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use config::{Config, Environment, File, FileFormat};
 use roster_http::{ApiSettings, ServerSettings};
 
-use crate::auth_config::AuthSettings;
+use crate::{auth_config::AuthSettings, relay::EventsSettings};
 use roster_persistence::DatabaseSettings;
 pub use roster_telemetry::{LogFormat, LogSettings, TelemetrySettings};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub telemetry: TelemetrySettings,
+    pub events: EventsSettings,
 }
 
 impl Settings {
@@ -116,6 +117,7 @@ impl Settings {
         self.database.validate()?;
         self.auth.validate()?;
         self.log.validate()?;
+        self.events.validate()?;
         self.telemetry.validate()
     }
 
@@ -124,6 +126,7 @@ impl Settings {
     pub fn redacted(&self) -> Self {
         let mut copy = self.clone();
         copy.database.url = redact_url(&self.database.url);
+        copy.events.nats.url = self.events.nats.url.as_deref().map(redact_url);
         copy.auth = self.auth.redacted();
         copy.telemetry = self.telemetry.redacted();
         let otlp = &mut copy.telemetry.otlp;

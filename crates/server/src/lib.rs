@@ -3,6 +3,7 @@
 
 pub mod auth_config;
 pub mod config;
+pub mod relay;
 pub mod startup;
 
 pub use config::Settings;

@@ -12,7 +12,6 @@ use roster_domain::{
         SystemClock,
     },
 };
-use roster_events::LoggingEventPublisher;
 use roster_http::{
     ApiState, Idempotency, MetricsText, Observability, Readiness, Server, TrustedProxies,
     build_metrics_server, build_server,
@@ -23,9 +22,9 @@ use roster_persistence::{
 };
 use roster_security::{Argon2Hasher, BiscuitAuthority, InMemoryLoginThrottle};
 use roster_telemetry::{Metrics, OpenTelemetryBusinessMetrics};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
-use crate::config::Settings;
+use crate::{config::Settings, relay::Relay};
 
 /// A built application: its listener is bound and its database pool is open.
 pub struct Application {
@@ -41,6 +40,7 @@ pub struct Application {
     revocations: Arc<DieselRevocationStore>,
     sessions: Arc<DieselSessionStore>,
     idempotency: Arc<DieselIdempotencyStore>,
+    relay: Relay,
 }
 
 impl std::fmt::Debug for Application {
@@ -101,9 +101,11 @@ impl Application {
         if let Some(admin) = &settings.auth.bootstrap_admin {
             bootstrap_admin(&services.auth, admin).await?;
         }
+        let relay = Relay::build(&settings.events, &database, &meter).await?;
         let checks: Vec<Arc<dyn HealthCheck>> = vec![
             Arc::new(DatabaseReachable(database.clone())),
             Arc::new(MigrationsApplied(database.clone())),
+            Arc::new(relay.health()),
         ];
         let readiness = Readiness::new(checks, settings.server.readiness_timeout);
         let address = (settings.server.host.as_str(), settings.server.port);
@@ -145,6 +147,7 @@ impl Application {
             revocations: services.revocations,
             sessions: services.sessions,
             idempotency: services.idempotency,
+            relay,
         })
     }
 
@@ -180,8 +183,19 @@ impl Application {
             revocations,
             sessions,
             idempotency,
+            relay,
             ..
         } = self;
+        // The relay outlives the listener: what the last requests wrote is delivered
+        // before the pool closes, if the broker allows (else the next instance does).
+        let (stop_relay, relay_stopped) = watch::channel(false);
+        let relaying = tokio::spawn(relay.run(relay_stopped));
+        let stop_relaying = async move {
+            let _ = stop_relay.send(true);
+            if let Err(error) = relaying.await {
+                tracing::warn!(%error, "the event relay task failed");
+            }
+        };
         let handle = server.handle();
         let mut server = tokio::spawn(server);
         let metrics_handle = metrics_server.map(|metrics_server| {
@@ -203,6 +217,7 @@ impl Application {
         tokio::select! {
             result = &mut server => {
                 purging.abort();
+                stop_relaying.await;
                 database.close();
                 stopped.await;
                 return result.context("the server task failed")?.context("the server failed");
@@ -216,6 +231,7 @@ impl Application {
         tokio::time::sleep(shutdown_delay).await;
         handle.stop(true).await;
         let result = server.await;
+        stop_relaying.await;
         database.close();
         stopped.await;
         tracing::info!("shutdown complete");
@@ -268,7 +284,6 @@ impl Services {
         let sessions = Arc::new(DieselSessionStore::new(database.clone()));
         let ports = Ports {
             users: Arc::new(DieselUserRepository::new(database.clone())),
-            events: Arc::new(LoggingEventPublisher),
             clock: Arc::new(SystemClock),
             authorizer: authority.clone(),
             hasher: Arc::new(Argon2Hasher::new(&settings.auth.password_hashing)?),

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use roster_domain::{
-    Actor, Operation, Password, Resource, Role, UserId,
+    Actor, ChangeRecord, Operation, Password, Resource, Role, UserChange, UserId,
     ports::{PasswordCheck, RevocationScope, ThrottleKey, UpdateUserError},
 };
 
@@ -60,10 +60,19 @@ impl UserService {
             self.ports.throttle.succeeded(&keys, now);
         }
         let hash = self.ports.hasher.hash(&new).await?;
+        let record = ChangeRecord::new(
+            actor,
+            now,
+            vec![UserChange::PasswordChanged, UserChange::TokensRevoked],
+        );
         match self
             .ports
             .users
-            .update(&user.with_password(hash, now), Some(self.revocation(now)))
+            .update(
+                &user.with_password(hash, now),
+                Some(self.revocation(now)),
+                &record,
+            )
             .await
         {
             Ok(_) => {}
@@ -87,7 +96,7 @@ impl UserService {
             .find(id)
             .await?
             .ok_or(UsersError::NotFound(id))?;
-        self.revoke_all(id, self.ports.clock.now()).await?;
+        self.revoke_all(actor, id, self.ports.clock.now()).await?;
         Ok(())
     }
 }

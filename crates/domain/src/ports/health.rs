@@ -15,5 +15,12 @@ pub trait HealthCheck: Send + Sync {
     /// A stable name for the check, shown in the readiness report.
     fn name(&self) -> &'static str;
 
+    /// Whether a failure makes the service not ready. A check that is not critical
+    /// (the event relay: writes go to the outbox whatever the broker's state) is
+    /// reported as degraded, and the service stays ready.
+    fn critical(&self) -> bool {
+        true
+    }
+
     async fn check(&self) -> Result<(), HealthCheckError>;
 }

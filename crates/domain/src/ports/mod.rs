@@ -16,7 +16,7 @@ mod tokens;
 mod users;
 
 pub use clock::{Clock, SystemClock};
-pub use events::{EventPublisher, PublishError};
+pub use events::{Backlog, EventOutbox, EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
 pub use idempotency::{IdempotencyKey, IdempotencyStore, Reservation, StoredResponse};
 pub use metrics::{BusinessMetrics, LoginOutcome, RevocationScope};
@@ -32,7 +32,7 @@ pub use users::{
 #[cfg(any(test, feature = "mocks"))]
 pub use clock::MockClock;
 #[cfg(any(test, feature = "mocks"))]
-pub use events::MockEventPublisher;
+pub use events::{MockEventOutbox, MockEventPublisher};
 #[cfg(any(test, feature = "mocks"))]
 pub use health::MockHealthCheck;
 #[cfg(any(test, feature = "mocks"))]

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     access::{Session, Standing, TokenId},
+    events::ChangeRecord,
     ports::RepositoryError,
     user::UserId,
 };
@@ -23,12 +24,14 @@ pub trait RevocationStore: Send + Sync {
 
     /// Revokes every token of the user issued at or before `before`, until
     /// `expires_at` (when every such token has expired). A later call with an earlier
-    /// instant revokes nothing less, nor for less long.
+    /// instant revokes nothing less, nor for less long. Stores the events of `record`
+    /// with the user's current version, in the same transaction.
     async fn revoke_all(
         &self,
         user_id: UserId,
         before: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        record: &ChangeRecord,
     ) -> Result<(), RepositoryError>;
 
     /// Whether the session's token is revoked, alone or with all of its user's.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     access::TokenRevocation,
+    events::ChangeRecord,
     page::{UserFilter, UserQuery},
     user::{Email, PasswordHash, User, UserId},
 };
@@ -71,8 +72,9 @@ pub enum DeleteUserError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Stores a new user exactly as given (its version is 1).
-    async fn insert(&self, user: &User) -> Result<(), InsertUserError>;
+    /// Stores a new user exactly as given (its version is 1), and the events of
+    /// `record` in the same transaction.
+    async fn insert(&self, user: &User, record: &ChangeRecord) -> Result<(), InsertUserError>;
 
     /// The user with this id as stored now, or `None`: what a write is based on.
     async fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
@@ -112,11 +114,13 @@ pub trait UserRepository: Send + Sync {
     /// still `user.version`; returns the stored user, whose version is one higher.
     /// With `revoke`, revokes the user's tokens as
     /// [`RevocationStore::revoke_all`](crate::ports::RevocationStore::revoke_all)
-    /// does, in the same transaction: both happen or neither.
+    /// does, in the same transaction: both happen or neither. The events of `record`
+    /// are stored in that transaction too, with the new version.
     async fn update(
         &self,
         user: &User,
         revoke: Option<TokenRevocation>,
+        record: &ChangeRecord,
     ) -> Result<User, UpdateUserError>;
 
     /// [`UserRepository::update`] for a change that makes an active administrator
@@ -127,16 +131,19 @@ pub trait UserRepository: Send + Sync {
         &self,
         user: &User,
         revoke: Option<TokenRevocation>,
+        record: &ChangeRecord,
     ) -> Result<User, UpdateUserError>;
 
     /// Removes the user with this id; with `accepted_versions`, only if the stored
     /// version is one of them; never the last active administrator (`LastAdmin`).
     /// Revokes the user's tokens in the same transaction, so that none comes back
-    /// should the id ever be restored.
+    /// should the id ever be restored; stores the events of `record` with the last
+    /// version.
     async fn delete(
         &self,
         id: UserId,
         accepted_versions: Option<Vec<u64>>,
         revoke: TokenRevocation,
+        record: &ChangeRecord,
     ) -> Result<(), DeleteUserError>;
 }

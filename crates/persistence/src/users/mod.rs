@@ -9,7 +9,8 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 use roster_domain::{
-    Email, PasswordHash, Role, Status, TokenRevocation, User, UserFilter, UserId, UserQuery,
+    ChangeRecord, Email, PasswordHash, Role, Status, TokenRevocation, User, UserFilter, UserId,
+    UserQuery,
     ports::{DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository},
 };
 
@@ -24,7 +25,7 @@ use crate::{
     database::Database,
     errors::database_error,
     instant::Stamp,
-    revocations,
+    outbox, revocations,
     schema::{lower, users},
 };
 
@@ -51,28 +52,33 @@ fn is_email_taken(error: &DieselError) -> bool {
 
 #[async_trait]
 impl UserRepository for DieselUserRepository {
-    async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
+    async fn insert(&self, user: &User, record: &ChangeRecord) -> Result<(), InsertUserError> {
         let row = UserRow::from_domain(user)?;
+        let record = record.clone();
+        let (id, version) = (row.id.clone(), row.version);
         let result = self.database.run("INSERT", "users", move |conn| {
-            diesel::insert_into(users::table)
-                .values((
-                    users::id.eq(row.id),
-                    users::email.eq(row.email),
-                    users::name.eq(row.name),
-                    users::role.eq(row.role),
-                    users::status.eq(row.status),
-                    users::created_at.eq(Stamp(row.created_at)),
-                    users::updated_at.eq(Stamp(row.updated_at)),
-                    users::version.eq(row.version),
-                    users::password_hash.eq(row.password_hash),
-                    users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
-                    users::last_login_at.eq(row.last_login_at.map(Stamp)),
-                    users::email_domain.eq(row.email_domain),
-                ))
-                .execute(conn)
+            conn.transaction(|conn| {
+                diesel::insert_into(users::table)
+                    .values((
+                        users::id.eq(row.id),
+                        users::email.eq(row.email),
+                        users::name.eq(row.name),
+                        users::role.eq(row.role),
+                        users::status.eq(row.status),
+                        users::created_at.eq(Stamp(row.created_at)),
+                        users::updated_at.eq(Stamp(row.updated_at)),
+                        users::version.eq(row.version),
+                        users::password_hash.eq(row.password_hash),
+                        users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
+                        users::last_login_at.eq(row.last_login_at.map(Stamp)),
+                        users::email_domain.eq(row.email_domain),
+                    ))
+                    .execute(conn)?;
+                outbox::record(conn, &id, version, &record)
+            })
         });
         match result.await? {
-            Ok(_) => Ok(()),
+            Ok(()) => Ok(()),
             Err(e) if is_email_taken(&e) => Err(InsertUserError::EmailTaken),
             Err(e) => Err(database_error(e).into()),
         }
@@ -186,16 +192,18 @@ impl UserRepository for DieselUserRepository {
         &self,
         user: &User,
         revoke: Option<TokenRevocation>,
+        record: &ChangeRecord,
     ) -> Result<User, UpdateUserError> {
-        self.write(user, false, revoke).await
+        self.write(user, false, revoke, record).await
     }
 
     async fn update_keeping_an_admin(
         &self,
         user: &User,
         revoke: Option<TokenRevocation>,
+        record: &ChangeRecord,
     ) -> Result<User, UpdateUserError> {
-        self.write(user, true, revoke).await
+        self.write(user, true, revoke, record).await
     }
 
     async fn delete(
@@ -203,8 +211,10 @@ impl UserRepository for DieselUserRepository {
         id: UserId,
         accepted_versions: Option<Vec<u64>>,
         revoke: TokenRevocation,
+        record: &ChangeRecord,
     ) -> Result<(), DeleteUserError> {
         let id = id.to_string();
+        let record = record.clone();
         // Versions beyond i64 cannot be stored, so they match nothing.
         let accepted: Option<Vec<i64>> = accepted_versions.map(|versions| {
             versions
@@ -219,26 +229,27 @@ impl UserRepository for DieselUserRepository {
             .database
             .run("DELETE", "users", move |conn| {
                 conn.transaction::<_, Abort<DeleteUserError>, _>(|conn| {
-                    let deleted: Vec<(String, String)> = match &accepted {
+                    let deleted: Vec<(String, String, i64)> = match &accepted {
                         None => diesel::delete(users::table.find(&id))
-                            .returning((users::role, users::status))
+                            .returning((users::role, users::status, users::version))
                             .get_results(conn)?,
                         Some(versions) => diesel::delete(
                             users::table
                                 .find(&id)
                                 .filter(users::version.eq_any(versions)),
                         )
-                        .returning((users::role, users::status))
+                        .returning((users::role, users::status, users::version))
                         .get_results(conn)?,
                     };
-                    let was_active_admin = deleted.iter().any(|(role, status)| {
+                    let was_active_admin = deleted.iter().any(|(role, status, _)| {
                         role == Role::Admin.as_str() && status == Status::Active.as_str()
                     });
                     if was_active_admin && !an_admin_remains(conn)? {
                         return Err(Abort::Refused(DeleteUserError::LastAdmin));
                     }
-                    if !deleted.is_empty() {
+                    if let Some((_, _, version)) = deleted.first() {
                         revocations::revoke_all(conn, &id, revoke)?;
+                        outbox::record(conn, &id, *version, &record)?;
                         announce(conn, &user_payload(&id))?;
                         return Ok(());
                     }
@@ -311,8 +322,10 @@ impl DieselUserRepository {
         user: &User,
         keep_an_admin: bool,
         revoke: Option<TokenRevocation>,
+        record: &ChangeRecord,
     ) -> Result<User, UpdateUserError> {
         let row = UserRow::from_domain(user)?;
+        let record = record.clone();
         let changed = row.id.clone();
         let result = self.database.run("UPDATE", "users", move |conn| {
             conn.transaction::<_, Abort<UpdateUserError>, _>(|conn| {
@@ -341,6 +354,7 @@ impl DieselUserRepository {
                     if let Some(revoke) = revoke {
                         revocations::revoke_all(conn, &row.id, revoke)?;
                     }
+                    outbox::record(conn, &row.id, stored.version, &record)?;
                     announce(conn, &user_payload(&row.id))?;
                     return Ok(stored);
                 }

@@ -9,7 +9,7 @@ use roster_domain::{
 };
 use roster_persistence::Backend;
 
-use crate::{Context, revocation, user};
+use crate::{Context, record, revocation, user};
 
 roster_persistence::backend_tests!(
     the_last_active_admin_is_neither_demoted_disabled_nor_deleted,
@@ -37,14 +37,15 @@ async fn the_last_active_admin_is_neither_demoted_disabled_nor_deleted(backend: 
     let Some(ctx) = Context::new(backend).await else {
         return;
     };
+    let rec = record();
     let ada = admin("ada@example.com");
-    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&ada, &rec).await.expect("insert");
     // A disabled administrator does not count.
     let dormant = User {
         status: Status::Disabled,
         ..admin("dormant@example.com")
     };
-    ctx.users.insert(&dormant).await.expect("insert");
+    ctx.users.insert(&dormant, &rec).await.expect("insert");
 
     for changed in [
         User {
@@ -56,13 +57,16 @@ async fn the_last_active_admin_is_neither_demoted_disabled_nor_deleted(backend: 
             ..ada.clone()
         },
     ] {
-        let refused = ctx.users.update_keeping_an_admin(&changed, None).await;
+        let refused = ctx
+            .users
+            .update_keeping_an_admin(&changed, None, &rec)
+            .await;
         assert!(
             matches!(refused, Err(UpdateUserError::LastAdmin)),
             "{refused:?}"
         );
     }
-    let refused = ctx.users.delete(ada.id, None, revocation()).await;
+    let refused = ctx.users.delete(ada.id, None, revocation(), &rec).await;
     assert!(
         matches!(refused, Err(DeleteUserError::LastAdmin)),
         "{refused:?}"
@@ -75,26 +79,24 @@ async fn the_last_active_admin_is_neither_demoted_disabled_nor_deleted(backend: 
 
     // With a second active administrator, the first may go.
     let grace = admin("grace@example.com");
-    ctx.users.insert(&grace).await.expect("insert");
+    ctx.users.insert(&grace, &rec).await.expect("insert");
+    let member = User {
+        role: Role::Member,
+        ..ada.clone()
+    };
     let demoted = ctx
         .users
-        .update_keeping_an_admin(
-            &User {
-                role: Role::Member,
-                ..ada.clone()
-            },
-            None,
-        )
+        .update_keeping_an_admin(&member, None, &rec)
         .await
         .expect("another administrator remains");
     assert_eq!(demoted.role, Role::Member);
-    let refused = ctx.users.delete(grace.id, None, revocation()).await;
+    let refused = ctx.users.delete(grace.id, None, revocation(), &rec).await;
     assert!(
         matches!(refused, Err(DeleteUserError::LastAdmin)),
         "{refused:?}"
     );
     ctx.users
-        .delete(ada.id, None, revocation())
+        .delete(ada.id, None, revocation(), &rec)
         .await
         .expect("a member goes");
     assert_eq!(active_admins(&ctx, &[&ada, &grace, &dormant]).await, 1);
@@ -111,7 +113,7 @@ async fn of_admins_demoting_each_other_at_once_one_remains(backend: Backend) {
         let first = admin(&format!("first-{round}@example.com"));
         let second = admin(&format!("second-{round}@example.com"));
         for admin in [&first, &second] {
-            users.insert(admin).await.expect("insert");
+            users.insert(admin, &record()).await.expect("insert");
         }
         let demote = |who: &User| {
             let users = Arc::clone(&users);
@@ -123,13 +125,16 @@ async fn of_admins_demoting_each_other_at_once_one_remains(backend: Backend) {
             let by_delete = round % 3 == 2;
             tokio::spawn(async move {
                 if by_delete {
-                    match users.delete(id, None, revocation()).await {
+                    match users.delete(id, None, revocation(), &record()).await {
                         Ok(()) => Ok(()),
                         Err(DeleteUserError::LastAdmin) => Err(()),
                         Err(other) => panic!("unexpected: {other:?}"),
                     }
                 } else {
-                    match users.update_keeping_an_admin(&changed, None).await {
+                    match users
+                        .update_keeping_an_admin(&changed, None, &record())
+                        .await
+                    {
                         Ok(_) => Ok(()),
                         Err(UpdateUserError::LastAdmin) => Err(()),
                         Err(other) => panic!("unexpected: {other:?}"),
@@ -156,7 +161,7 @@ async fn of_admins_demoting_each_other_at_once_one_remains(backend: Backend) {
 /// Leaves no administrator of a round behind for the next one to rely on.
 async fn clear_round(users: &impl UserRepository, first: &User, second: &User) {
     for admin in [first, second] {
-        let _ = users.delete(admin.id, None, revocation()).await;
+        let _ = users.delete(admin.id, None, revocation(), &record()).await;
     }
     let leftover = User {
         role: Role::Member,
@@ -169,9 +174,12 @@ async fn clear_round(users: &impl UserRepository, first: &User, second: &User) {
     };
     // The last one of the round may only go once it is a member: make it one
     // directly (a plain update is not guarded), then delete it.
-    let stored = users.update(&leftover, None).await.expect("demote");
+    let stored = users
+        .update(&leftover, None, &record())
+        .await
+        .expect("demote");
     users
-        .delete(stored.id, None, revocation())
+        .delete(stored.id, None, revocation(), &record())
         .await
         .expect("delete");
 }

@@ -11,7 +11,7 @@ use roster_domain::{
 };
 use roster_persistence::{Backend, Database, DieselRevocationStore, DieselUserRepository};
 
-use crate::{Context, session_of, user};
+use crate::{Context, record, session_of, user};
 
 roster_persistence::backend_tests!(
     a_change_on_another_instance_is_read_within_a_second,
@@ -59,13 +59,13 @@ async fn a_change_on_another_instance_is_read_within_a_second(backend: Backend) 
     };
     let other = DieselUserRepository::new(other_instance(&ctx).await);
     let ada = user("ada@example.com");
-    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&ada, &record()).await.expect("insert");
     // Read (and cached) here, changed there.
     for _ in 0..3 {
         ctx.users.find_recent(ada.id).await.expect("find");
     }
     other
-        .update(&renamed(&ada, "Ada Lovelace"), None)
+        .update(&renamed(&ada, "Ada Lovelace"), None, &record())
         .await
         .expect("update");
     let committed = Instant::now();
@@ -95,7 +95,7 @@ async fn a_demotion_or_revocation_on_another_instance_holds_within_a_second(back
         role: Role::Admin,
         ..user("grace@example.com")
     };
-    ctx.users.insert(&grace).await.expect("insert");
+    ctx.users.insert(&grace, &record()).await.expect("insert");
     let session = session_of(&grace);
     for _ in 0..3 {
         assert_eq!(
@@ -111,6 +111,7 @@ async fn a_demotion_or_revocation_on_another_instance_holds_within_a_second(back
                 ..grace.clone()
             },
             None,
+            &record(),
         )
         .await
         .expect("demote");
@@ -135,7 +136,7 @@ async fn the_instance_that_writes_reads_its_write_at_once(backend: Backend) {
     };
     let here = DieselRevocationStore::new(ctx.database.clone());
     let ada = user("ada@example.com");
-    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&ada, &record()).await.expect("insert");
     let session = session_of(&ada);
     assert_eq!(
         here.standing(&session).await.expect("standing"),
@@ -145,7 +146,7 @@ async fn the_instance_that_writes_reads_its_write_at_once(backend: Backend) {
 
     let stored = ctx
         .users
-        .update(&renamed(&ada, "Ada Lovelace"), None)
+        .update(&renamed(&ada, "Ada Lovelace"), None, &record())
         .await
         .expect("update");
     assert_eq!(
@@ -162,7 +163,7 @@ async fn the_instance_that_writes_reads_its_write_at_once(backend: Backend) {
     let other = session_of(&stored);
     here.standing(&other).await.expect("standing");
     ctx.users
-        .delete(stored.id, None, crate::revocation())
+        .delete(stored.id, None, crate::revocation(), &record())
         .await
         .expect("delete");
     assert_eq!(ctx.users.find_recent(ada.id).await.expect("find"), None);
@@ -181,11 +182,11 @@ async fn what_a_write_starts_from_is_never_a_cached_copy(backend: Backend) {
     };
     let other = DieselUserRepository::new(other_instance(&ctx).await);
     let ada = user("ada@example.com");
-    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&ada, &record()).await.expect("insert");
     ctx.users.find_recent(ada.id).await.expect("find");
 
     let stored = other
-        .update(&renamed(&ada, "Ada Lovelace"), None)
+        .update(&renamed(&ada, "Ada Lovelace"), None, &record())
         .await
         .expect("update");
     assert_eq!(ctx.users.find(ada.id).await.expect("find"), Some(stored));
@@ -201,7 +202,7 @@ async fn a_lost_listener_never_leaves_the_caches_stale() {
     };
     let other = DieselUserRepository::new(other_instance(&ctx).await);
     let ada = user("ada@example.com");
-    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&ada, &record()).await.expect("insert");
     tokio::time::sleep(Duration::from_millis(300)).await;
     ctx.users.find_recent(ada.id).await.expect("find");
 
@@ -211,7 +212,7 @@ async fn a_lost_listener_never_leaves_the_caches_stale() {
         .await
         .expect("terminate");
     other
-        .update(&renamed(&ada, "Ada Lovelace"), None)
+        .update(&renamed(&ada, "Ada Lovelace"), None, &record())
         .await
         .expect("update");
     holds_within_a_second(Instant::now(), || async {
@@ -234,6 +235,7 @@ async fn a_lost_listener_never_leaves_the_caches_stale() {
                 "Countess",
             ),
             None,
+            &record(),
         )
         .await
         .expect("update");

@@ -4,7 +4,7 @@ use chrono::Duration;
 use roster_domain::{Email, PasswordHash, UserName, ports::UserRepository};
 use roster_persistence::Backend;
 
-use crate::{Context, user};
+use crate::{Context, record, user};
 
 roster_persistence::backend_tests!(
     text_round_trips_exactly,
@@ -21,7 +21,7 @@ async fn text_round_trips_exactly(backend: Backend) {
     let mut u = user("o'brien+tag.Zoë@xn--exmple-cua.com");
     u.name = UserName::parse("Zoë 'Robert'; DROP TABLE users; -- 李").expect("name");
 
-    ctx.users.insert(&u).await.expect("insert");
+    ctx.users.insert(&u, &record()).await.expect("insert");
 
     assert_eq!(ctx.users.find(u.id).await.expect("find"), Some(u));
 }
@@ -38,9 +38,9 @@ async fn credentials_round_trip_and_lookup_by_email_ignores_case(backend: Backen
         hash("first"),
         chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
     );
-    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&ada, &record()).await.expect("insert");
     ctx.users
-        .insert(&user("grace@example.com"))
+        .insert(&user("grace@example.com"), &record())
         .await
         .expect("insert");
 
@@ -66,12 +66,19 @@ async fn a_password_change_is_an_update(backend: Backend) {
         hash("first"),
         chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
     );
-    ctx.users.insert(&original).await.expect("insert");
+    ctx.users
+        .insert(&original, &record())
+        .await
+        .expect("insert");
 
     let changed = original
         .clone()
         .with_password(hash("second"), original.updated_at + Duration::seconds(1));
-    let stored = ctx.users.update(&changed, None).await.expect("update");
+    let stored = ctx
+        .users
+        .update(&changed, None, &record())
+        .await
+        .expect("update");
 
     assert_eq!(stored.password_hash, Some(hash("second")));
     assert_eq!(stored.password_changed_at, changed.password_changed_at);
@@ -90,7 +97,10 @@ async fn recording_a_login_keeps_the_version_and_stores_a_rehash(backend: Backen
         hash("old-params"),
         chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
     );
-    ctx.users.insert(&original).await.expect("insert");
+    ctx.users
+        .insert(&original, &record())
+        .await
+        .expect("insert");
     let at = original.updated_at + Duration::minutes(5);
 
     ctx.users
@@ -133,7 +143,7 @@ async fn has_users_tells_an_empty_store(backend: Backend) {
     };
     assert!(!ctx.users.has_users().await.expect("query"));
     ctx.users
-        .insert(&user("ada@example.com"))
+        .insert(&user("ada@example.com"), &record())
         .await
         .expect("insert");
     assert!(ctx.users.has_users().await.expect("query"));

@@ -9,7 +9,7 @@ use roster_domain::{
 };
 use roster_persistence::Backend;
 
-use crate::{Context, user};
+use crate::{Context, record, user};
 
 roster_persistence::backend_tests!(
     pages_add_up_to_the_whole_in_every_order,
@@ -73,7 +73,7 @@ async fn population(ctx: &Context) -> Vec<User> {
         let minutes = i64::try_from(i / 3).expect("small");
         u.created_at = base() + Duration::minutes(minutes);
         u.updated_at = u.created_at;
-        ctx.users.insert(&u).await.expect("insert");
+        ctx.users.insert(&u, &record()).await.expect("insert");
         all.push(u);
     }
     all

@@ -13,6 +13,7 @@ mod credentials;
 mod idempotency;
 mod listing;
 mod migrations;
+mod outbox;
 mod pool;
 mod revocations;
 mod sessions;
@@ -21,12 +22,22 @@ mod users;
 
 use chrono::{Duration, SubsecRound as _};
 use roster_domain::{
-    Email, NewUser, Password, Role, Session, Status, TokenRevocation, User, UserId, UserName,
-    ports::Clock as _, ports::SystemClock,
+    Actor, ChangeRecord, Email, NewUser, Password, Role, Session, Status, TokenRevocation, User,
+    UserChange, UserId, UserName, ports::Clock as _, ports::SystemClock,
 };
 use roster_persistence::{
     Backend, Database, DatabaseSettings, DieselUserRepository, testing::TestDatabase,
 };
+
+/// What a write records when the test is not about events: the system changed
+/// nothing in particular.
+pub(crate) fn record() -> ChangeRecord {
+    ChangeRecord::new(
+        &Actor::System,
+        SystemClock.now(),
+        vec![UserChange::Updated { fields: Vec::new() }],
+    )
+}
 
 /// A migrated fresh database and a repository on it.
 #[derive(Debug)]

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use roster_domain::{Role, Session, UserId, ports::RevocationStore};
 use roster_persistence::{Backend, DieselRevocationStore};
 
-use crate::Context;
+use crate::{Context, record};
 
 roster_persistence::backend_tests!(
     a_revoked_token_is_revoked_alone,
@@ -75,7 +75,7 @@ async fn revoking_all_covers_tokens_issued_until_then_only(backend: Backend) {
     let someone_else = session(UserId::generate(), cut - Duration::minutes(1));
 
     store
-        .revoke_all(user, cut, until(cut))
+        .revoke_all(user, cut, until(cut), &record())
         .await
         .expect("revoke all");
 
@@ -97,7 +97,7 @@ async fn revoking_all_never_moves_back(backend: Backend) {
     let token = session(user, cut - Duration::seconds(30));
 
     store
-        .revoke_all(user, cut, until(cut))
+        .revoke_all(user, cut, until(cut), &record())
         .await
         .expect("revoke all");
     store
@@ -105,6 +105,7 @@ async fn revoking_all_never_moves_back(backend: Backend) {
             user,
             cut - Duration::minutes(1),
             until(cut - Duration::minutes(1)),
+            &record(),
         )
         .await
         .expect("an older revocation");
@@ -141,11 +142,12 @@ async fn purging_forgets_only_what_no_longer_matters(backend: Backend) {
             old_user,
             t - lifetime - Duration::seconds(1),
             until(t - lifetime - Duration::seconds(1)),
+            &record(),
         )
         .await
         .expect("revoke all");
     store
-        .revoke_all(recent_user, t, until(t))
+        .revoke_all(recent_user, t, until(t), &record())
         .await
         .expect("revoke all");
 
@@ -173,12 +175,12 @@ async fn a_revocation_keeps_its_own_expiry(backend: Backend) {
     // Made 20 minutes ago, when tokens lived 80 minutes.
     let made = t - Duration::minutes(20);
     store
-        .revoke_all(user, made, made + Duration::minutes(80))
+        .revoke_all(user, made, made + Duration::minutes(80), &record())
         .await
         .expect("revoke all");
     // The same cut again, for a shorter time: changes nothing.
     store
-        .revoke_all(user, made, made + Duration::minutes(1))
+        .revoke_all(user, made, made + Duration::minutes(1), &record())
         .await
         .expect("revoke all");
     let old_token = Session {

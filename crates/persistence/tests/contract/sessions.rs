@@ -9,7 +9,7 @@ use roster_domain::{
 };
 use roster_persistence::{Backend, DieselRevocationStore, DieselSessionStore};
 
-use crate::{Context, revocation, user};
+use crate::{Context, record, revocation, user};
 
 roster_persistence::backend_tests!(
     a_current_refresh_token_rotates_once,
@@ -36,7 +36,7 @@ async fn fixture(backend: Backend) -> Option<Fixture> {
     let sessions = DieselSessionStore::new(ctx.database.clone());
     let revocations = DieselRevocationStore::new(ctx.database.clone());
     let user = user("ada@example.com");
-    ctx.users.insert(&user).await.expect("insert");
+    ctx.users.insert(&user, &record()).await.expect("insert");
     Some(Fixture {
         ctx,
         sessions,
@@ -272,7 +272,7 @@ async fn revoking_a_users_tokens_or_disabling_them_ends_their_sessions(backend: 
     let (_, first) = f.start(t0, 1, 10).await;
     let revoked = revocation();
     f.revocations
-        .revoke_all(f.user.id, revoked.before, revoked.until)
+        .revoke_all(f.user.id, revoked.before, revoked.until, &record())
         .await
         .expect("revoke all");
     assert!(f.active(now()).await.is_empty());
@@ -300,7 +300,7 @@ async fn revoking_a_users_tokens_or_disabling_them_ends_their_sessions(backend: 
     };
     f.ctx
         .users
-        .update(&disabled, Some(revoke))
+        .update(&disabled, Some(revoke), &record())
         .await
         .expect("disable");
     assert!(f.active(t1).await.is_empty());
@@ -332,7 +332,11 @@ async fn a_session_is_ended_by_its_own_user_only(backend: Backend) {
     let t0 = now();
     let (session, first) = f.start(t0, 1, 10).await;
     let stranger = user("grace@example.com");
-    f.ctx.users.insert(&stranger).await.expect("insert");
+    f.ctx
+        .users
+        .insert(&stranger, &record())
+        .await
+        .expect("insert");
     assert!(
         !f.sessions
             .end(stranger.id, session.id, SessionEnd::Ended, t0)
@@ -379,7 +383,7 @@ async fn sessions_of_a_deleted_user_go_with_it_and_ended_ones_are_purged(backend
 
     f.ctx
         .users
-        .delete(f.user.id, None, revocation())
+        .delete(f.user.id, None, revocation(), &record())
         .await
         .expect("delete");
     assert!(f.active(t0).await.is_empty());

@@ -7,7 +7,7 @@ use roster_domain::{
 };
 use roster_persistence::{Backend, DieselRevocationStore};
 
-use crate::{Context, revocation, session_of, user};
+use crate::{Context, record, revocation, session_of, user};
 
 roster_persistence::backend_tests!(
     a_session_stands_with_its_users_current_role,
@@ -23,7 +23,7 @@ async fn stored(backend: Backend, role: Role) -> Option<(Context, DieselRevocati
         role,
         ..user("ada@example.com")
     };
-    ctx.users.insert(&user).await.expect("insert");
+    ctx.users.insert(&user, &record()).await.expect("insert");
     Some((ctx, store, user))
 }
 
@@ -45,6 +45,7 @@ async fn a_session_stands_with_its_users_current_role(backend: Backend) {
                 ..ada
             },
             None,
+            &record(),
         )
         .await
         .expect("demote");
@@ -60,6 +61,7 @@ async fn a_session_stands_with_its_users_current_role(backend: Backend) {
                 ..demoted
             },
             None,
+            &record(),
         )
         .await
         .expect("promote");
@@ -95,6 +97,7 @@ async fn a_disabled_deleted_or_revoked_users_session_is_void(backend: Backend) {
                 ..ada
             },
             None,
+            &record(),
         )
         .await
         .expect("disable");
@@ -107,6 +110,7 @@ async fn a_disabled_deleted_or_revoked_users_session_is_void(backend: Backend) {
                 ..disabled
             },
             None,
+            &record(),
         )
         .await
         .expect("enable");
@@ -116,7 +120,7 @@ async fn a_disabled_deleted_or_revoked_users_session_is_void(backend: Backend) {
     );
 
     ctx.users
-        .delete(enabled.id, None, revocation())
+        .delete(enabled.id, None, revocation(), &record())
         .await
         .expect("delete");
     assert_eq!(store.standing(&other).await.expect("q"), Standing::Void);
@@ -129,7 +133,7 @@ async fn a_write_and_its_revocation_commit_together(backend: Backend) {
     let before = session_of(&ada);
     let written = ctx
         .users
-        .update(&ada, Some(revocation()))
+        .update(&ada, Some(revocation()), &record())
         .await
         .expect("update");
     assert!(
@@ -154,6 +158,7 @@ async fn a_refused_write_revokes_nothing(backend: Backend) {
                 ..ada.clone()
             },
             Some(revocation()),
+            &record(),
         )
         .await;
     assert!(
@@ -166,7 +171,10 @@ async fn a_refused_write_revokes_nothing(backend: Backend) {
         version: 7,
         ..ada.clone()
     };
-    let refused = ctx.users.update(&stale, Some(revocation())).await;
+    let refused = ctx
+        .users
+        .update(&stale, Some(revocation()), &record())
+        .await;
     assert!(
         matches!(refused, Err(UpdateUserError::VersionConflict)),
         "{refused:?}"

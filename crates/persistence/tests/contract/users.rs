@@ -9,7 +9,7 @@ use roster_domain::{
 };
 use roster_persistence::Backend;
 
-use crate::{Context, revocation, user};
+use crate::{Context, record, revocation, user};
 
 roster_persistence::backend_tests!(
     inserted_user_reads_back_equal,
@@ -31,7 +31,7 @@ async fn inserted_user_reads_back_equal(backend: Backend) {
     };
     let user = user("ada@example.com");
 
-    ctx.users.insert(&user).await.expect("insert");
+    ctx.users.insert(&user, &record()).await.expect("insert");
 
     assert_eq!(ctx.users.find(user.id).await.expect("find"), Some(user));
 }
@@ -41,7 +41,7 @@ async fn finding_a_missing_user_gives_none(backend: Backend) {
         return;
     };
     ctx.users
-        .insert(&user("ada@example.com"))
+        .insert(&user("ada@example.com"), &record())
         .await
         .expect("insert");
 
@@ -59,11 +59,11 @@ async fn emails_are_unique_regardless_of_case(backend: Backend) {
         return;
     };
     ctx.users
-        .insert(&user("Ada@example.com"))
+        .insert(&user("Ada@example.com"), &record())
         .await
         .expect("insert");
 
-    let again = ctx.users.insert(&user("ADA@EXAMPLE.com")).await;
+    let again = ctx.users.insert(&user("ADA@EXAMPLE.com"), &record()).await;
 
     assert!(
         matches!(again, Err(InsertUserError::EmailTaken)),
@@ -82,7 +82,10 @@ async fn update_stores_changes_and_bumps_the_version(backend: Backend) {
         return;
     };
     let original = user("ada@example.com");
-    ctx.users.insert(&original).await.expect("insert");
+    ctx.users
+        .insert(&original, &record())
+        .await
+        .expect("insert");
     let changed = User {
         email: Email::parse("countess@example.org").expect("email"),
         name: UserName::parse("Augusta Ada King").expect("name"),
@@ -92,7 +95,11 @@ async fn update_stores_changes_and_bumps_the_version(backend: Backend) {
         ..original.clone()
     };
 
-    let stored = ctx.users.update(&changed, None).await.expect("update");
+    let stored = ctx
+        .users
+        .update(&changed, None, &record())
+        .await
+        .expect("update");
 
     assert_eq!(
         stored,
@@ -112,18 +119,24 @@ async fn update_based_on_a_stale_version_is_a_conflict(backend: Backend) {
         return;
     };
     let original = user("ada@example.com");
-    ctx.users.insert(&original).await.expect("insert");
+    ctx.users
+        .insert(&original, &record())
+        .await
+        .expect("insert");
     let first = User {
         name: UserName::parse("First").expect("name"),
         ..original.clone()
     };
-    ctx.users.update(&first, None).await.expect("first update");
+    ctx.users
+        .update(&first, None, &record())
+        .await
+        .expect("first update");
 
     let stale = User {
         name: UserName::parse("Second").expect("name"),
         ..original.clone()
     };
-    let result = ctx.users.update(&stale, None).await;
+    let result = ctx.users.update(&stale, None, &record()).await;
 
     assert!(
         matches!(result, Err(UpdateUserError::VersionConflict)),
@@ -143,7 +156,10 @@ async fn of_two_concurrent_updates_exactly_one_wins(backend: Backend) {
         return;
     };
     let original = user("ada@example.com");
-    ctx.users.insert(&original).await.expect("insert");
+    ctx.users
+        .insert(&original, &record())
+        .await
+        .expect("insert");
     let users = Arc::new(ctx.users.clone());
 
     let attempts = ["A", "B", "C", "D"].map(|name| {
@@ -152,7 +168,7 @@ async fn of_two_concurrent_updates_exactly_one_wins(backend: Backend) {
             name: UserName::parse(name).expect("name"),
             ..original.clone()
         };
-        tokio::spawn(async move { users.update(&changed, None).await })
+        tokio::spawn(async move { users.update(&changed, None, &record()).await })
     });
     let mut won = Vec::new();
     for attempt in attempts {
@@ -175,7 +191,10 @@ async fn update_of_a_missing_user_is_not_found(backend: Backend) {
         return;
     };
 
-    let result = ctx.users.update(&user("ghost@example.com"), None).await;
+    let result = ctx
+        .users
+        .update(&user("ghost@example.com"), None, &record())
+        .await;
 
     assert!(
         matches!(result, Err(UpdateUserError::NotFound)),
@@ -189,14 +208,14 @@ async fn update_to_a_taken_email_is_refused_and_changes_nothing(backend: Backend
     };
     let ada = user("ada@example.com");
     let grace = user("grace@example.com");
-    ctx.users.insert(&ada).await.expect("insert");
-    ctx.users.insert(&grace).await.expect("insert");
+    ctx.users.insert(&ada, &record()).await.expect("insert");
+    ctx.users.insert(&grace, &record()).await.expect("insert");
 
     let clash = User {
         email: Email::parse("ADA@example.com").expect("email"),
         ..grace.clone()
     };
-    let result = ctx.users.update(&clash, None).await;
+    let result = ctx.users.update(&clash, None, &record()).await;
 
     assert!(
         matches!(result, Err(UpdateUserError::EmailTaken)),
@@ -211,11 +230,11 @@ async fn delete_removes_the_user(backend: Backend) {
     };
     let ada = user("ada@example.com");
     let grace = user("grace@example.com");
-    ctx.users.insert(&ada).await.expect("insert");
-    ctx.users.insert(&grace).await.expect("insert");
+    ctx.users.insert(&ada, &record()).await.expect("insert");
+    ctx.users.insert(&grace, &record()).await.expect("insert");
 
     ctx.users
-        .delete(ada.id, None, revocation())
+        .delete(ada.id, None, revocation(), &record())
         .await
         .expect("delete");
 
@@ -223,7 +242,7 @@ async fn delete_removes_the_user(backend: Backend) {
     assert_eq!(ctx.users.find(grace.id).await.expect("find"), Some(grace));
     // The address is free again.
     ctx.users
-        .insert(&user("ada@example.com"))
+        .insert(&user("ada@example.com"), &record())
         .await
         .expect("re-insert");
 }
@@ -235,7 +254,12 @@ async fn delete_of_a_missing_user_is_not_found(backend: Backend) {
 
     let result = ctx
         .users
-        .delete(roster_domain::UserId::generate(), None, revocation())
+        .delete(
+            roster_domain::UserId::generate(),
+            None,
+            revocation(),
+            &record(),
+        )
         .await;
     assert!(
         matches!(result, Err(DeleteUserError::NotFound)),
@@ -247,6 +271,7 @@ async fn delete_of_a_missing_user_is_not_found(backend: Backend) {
             roster_domain::UserId::generate(),
             Some(vec![1]),
             revocation(),
+            &record(),
         )
         .await;
     assert!(
@@ -260,10 +285,13 @@ async fn a_conditional_delete_needs_an_accepted_version(backend: Backend) {
         return;
     };
     let ada = user("ada@example.com");
-    ctx.users.insert(&ada).await.expect("insert");
+    ctx.users.insert(&ada, &record()).await.expect("insert");
 
     for accepted in [vec![], vec![2, 3]] {
-        let result = ctx.users.delete(ada.id, Some(accepted), revocation()).await;
+        let result = ctx
+            .users
+            .delete(ada.id, Some(accepted), revocation(), &record())
+            .await;
         assert!(
             matches!(result, Err(DeleteUserError::VersionConflict { current: 1 })),
             "{result:?}"
@@ -275,7 +303,7 @@ async fn a_conditional_delete_needs_an_accepted_version(backend: Backend) {
     );
 
     ctx.users
-        .delete(ada.id, Some(vec![5, 1]), revocation())
+        .delete(ada.id, Some(vec![5, 1]), revocation(), &record())
         .await
         .expect("deleted at version 1");
     assert_eq!(ctx.users.find(ada.id).await.expect("find"), None);

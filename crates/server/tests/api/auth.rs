@@ -130,7 +130,17 @@ async fn a_login_rehashes_a_password_hashed_with_other_parameters(backend: Backe
     };
     let user = User::create(UserId::generate(), new, now)
         .with_password(old.hash(&Password::new(PASSWORD)).await.expect("hash"), now);
-    users.insert(&user).await.expect("insert");
+    users
+        .insert(
+            &user,
+            &roster_domain::ChangeRecord::new(
+                &roster_domain::Actor::System,
+                now,
+                vec![roster_domain::UserChange::Created],
+            ),
+        )
+        .await
+        .expect("insert");
 
     app.login("old@example.com", PASSWORD).await;
 

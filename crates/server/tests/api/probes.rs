@@ -27,7 +27,7 @@ async fn health_and_ready_answer_200_on_a_migrated_database(backend: Backend) {
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(
         ready.json::<Value>().await.expect("json"),
-        json!({ "status": "ready", "checks": { "database": { "status": "up" }, "migrations": { "status": "up" } } })
+        json!({ "status": "ready", "checks": { "database": { "status": "up" }, "events": { "status": "up" }, "migrations": { "status": "up" } } })
     );
 }
 

@@ -359,9 +359,9 @@ async fn registration_creates_active_members_only_when_enabled() {
     mocks
         .users
         .expect_insert()
-        .withf(|u| u.role == Role::Member && u.status == Status::Active)
+        .withf(|u, _| u.role == Role::Member && u.status == Status::Active)
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(()));
     // Each registration costs a hash, counted against the client.
     mocks.admitting_one_hash();
     let created = auth(mocks, true)
@@ -412,9 +412,9 @@ async fn the_first_administrator_is_created_only_into_an_empty_store() {
     mocks
         .users
         .expect_insert()
-        .withf(|u| u.role == Role::Admin)
+        .withf(|u, _| u.role == Role::Admin)
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(()));
     let created = auth(mocks, false)
         .bootstrap_admin(new_user("root@example.com"))
         .await

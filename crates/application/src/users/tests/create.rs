@@ -3,17 +3,21 @@
 use super::*;
 
 #[tokio::test]
-async fn create_hashes_the_password_stores_the_user_and_publishes() -> TestResult {
+async fn create_hashes_the_password_and_stores_the_user_with_its_event() -> TestResult {
     let mut mocks = Mocks::new();
     mocks
         .users
         .expect_insert()
-        .withf(|u| {
-            u.version == 1 && u.created_at == at(NOW) && u.password_hash == Some(hash("of-28"))
+        .withf(|u, record| {
+            u.version == 1
+                && u.created_at == at(NOW)
+                && u.password_hash == Some(hash("of-28"))
+                && record.changes == [UserChange::Created]
+                && record.actor == "system"
+                && record.at == at(NOW)
         })
         .times(1)
-        .returning(|_| Ok(()));
-    let published = mocks.published.clone();
+        .returning(|_, _| Ok(()));
     let counted = mocks.counted.clone();
 
     let user = service(mocks)
@@ -26,11 +30,6 @@ async fn create_hashes_the_password_stores_the_user_and_publishes() -> TestResul
     );
 
     assert_eq!((user.version, user.password_changed_at), (1, Some(at(NOW))));
-    let events = published.lock().map_err(|e| e.to_string())?;
-    assert_eq!(
-        (events[0].kind, events[0].user_id),
-        (UserEventKind::Created, user.id)
-    );
     Ok(())
 }
 
@@ -70,17 +69,16 @@ async fn create_needs_permission_and_reports_taken_emails_and_unavailability() {
     mocks
         .users
         .expect_insert()
-        .returning(|_| Err(InsertUserError::EmailTaken));
+        .returning(|_, _| Err(InsertUserError::EmailTaken));
     let result = service(mocks)
         .create(&Actor::System, new_user("a@example.com"))
         .await;
     assert!(matches!(result, Err(UsersError::EmailTaken)), "{result:?}");
 
     let mut mocks = Mocks::new();
-    mocks
-        .users
-        .expect_insert()
-        .returning(|_| Err(RepositoryError::Unavailable(anyhow::anyhow!("pool timeout")).into()));
+    mocks.users.expect_insert().returning(|_, _| {
+        Err(RepositoryError::Unavailable(anyhow::anyhow!("pool timeout")).into())
+    });
     let result = service(mocks)
         .create(&Actor::System, new_user("a@example.com"))
         .await;
@@ -102,23 +100,4 @@ async fn create_needs_permission_and_reports_taken_emails_and_unavailability() {
         matches!(result, Err(UsersError::Unavailable(_))),
         "a saturated hasher is 503: {result:?}"
     );
-}
-
-#[tokio::test]
-async fn create_succeeds_even_when_the_event_cannot_be_published() -> TestResult {
-    let mut mocks = Mocks::new();
-    mocks.users.expect_insert().times(1).returning(|_| Ok(()));
-    mocks.events.checkpoint();
-    mocks
-        .events
-        .expect_publish()
-        .times(1)
-        .returning(|_| Err(PublishError(anyhow::anyhow!("broker down"))));
-
-    let user = service(mocks)
-        .create(&Actor::System, new_user("a@example.com"))
-        .await?;
-
-    assert_eq!(user.email.as_str(), "a@example.com");
-    Ok(())
 }

@@ -6,17 +6,23 @@ use super::*;
 use crate::testing::{CLIENT, Counted};
 
 #[tokio::test]
-async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestResult {
+async fn delete_removes_the_user_revokes_their_tokens_and_records_the_event() -> TestResult {
     let id = UserId::generate();
     let mut mocks = Mocks::new();
     mocks
         .users
         .expect_delete()
-        .with(eq(id), eq(None), eq(Mocks::revocation_now()))
+        .with(
+            eq(id),
+            eq(None),
+            eq(Mocks::revocation_now()),
+            mockall::predicate::function(|record: &ChangeRecord| {
+                record.changes == [UserChange::Deleted]
+            }),
+        )
         .times(1)
-        .returning(|_, _, _| Ok(()));
+        .returning(|_, _, _, _| Ok(()));
     mocks.revocations.expect_revoke_all().never();
-    let published = mocks.published.clone();
     let counted = mocks.counted.clone();
 
     service(mocks).delete(&Actor::System, id, None).await?;
@@ -30,18 +36,11 @@ async fn delete_removes_the_user_revokes_their_tokens_and_publishes() -> TestRes
         "counted once stored"
     );
 
-    let deleted = published
-        .lock()
-        .map_err(|e| e.to_string())?
-        .first()
-        .map(|e| (e.kind, e.user_id));
-    assert_eq!(deleted, Some((UserEventKind::Deleted, id)));
-
     let mut mocks = Mocks::new();
     mocks
         .users
         .expect_delete()
-        .returning(|_, _, _| Err(DeleteUserError::NotFound));
+        .returning(|_, _, _, _| Err(DeleteUserError::NotFound));
     let result = service(mocks).delete(&Actor::System, id, None).await;
     assert!(matches!(result, Err(UsersError::NotFound(_))), "{result:?}");
     Ok(())
@@ -73,13 +72,15 @@ async fn a_member_changes_their_password_with_the_current_one_and_tokens_are_rev
     mocks
         .users
         .expect_update()
-        .withf(|u, revoke| {
+        .withf(|u, revoke, record| {
             u.password_hash == Some(hash("of-21"))
                 && u.password_changed_at == Some(at(NOW))
                 && *revoke == Some(Mocks::revocation_now())
+                && record.changes == [UserChange::PasswordChanged, UserChange::TokensRevoked]
+                && record.actor == format!("user:{}", u.id)
         })
         .times(1)
-        .returning(|u, _| Ok(u.clone()));
+        .returning(|u, _, _| Ok(u.clone()));
     mocks.revocations.expect_revoke_all().never();
     // Each attempt counts as a login would; the right one is taken back.
     mocks
@@ -133,9 +134,9 @@ async fn an_admin_sets_a_password_without_the_current_one_but_within_the_policy(
     mocks
         .users
         .expect_update()
-        .withf(|_, revoke| *revoke == Some(Mocks::revocation_now()))
+        .withf(|_, revoke, _| *revoke == Some(Mocks::revocation_now()))
         .times(1)
-        .returning(|u, _| Ok(u.clone()));
+        .returning(|u, _, _| Ok(u.clone()));
     mocks.revocations.expect_revoke_all().never();
     mocks.admitting_one_hash();
     let service = service(mocks);

@@ -3,7 +3,7 @@
 use mockall::predicate::eq;
 use roster_domain::{
     Operation, PageSize, Password, PasswordPolicy, Role, Session, Sort, Status, UserFilter,
-    ports::{AccessDenied, MockAuthorizer, PasswordCheck, PublishError},
+    ports::{AccessDenied, MockAuthorizer, PasswordCheck},
 };
 
 use super::*;

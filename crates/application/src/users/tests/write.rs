@@ -1,5 +1,7 @@
 //! Replacing and patching users, and conditional writes.
 
+use roster_domain::UserField;
+
 use super::*;
 
 #[tokio::test]
@@ -11,14 +13,29 @@ async fn replace_writes_over_the_read_version_and_disabling_revokes_tokens() -> 
     mocks
         .users
         .expect_update()
-        .withf(|u, revoke| {
+        .withf(|u, revoke, record| {
             u.version == 4
                 && u.email.as_str() == "new@example.com"
                 && u.updated_at == at(NOW)
                 && *revoke == Some(Mocks::revocation_now())
+                && record.changes
+                    == [
+                        UserChange::Updated {
+                            fields: vec![UserField::Email, UserField::Role, UserField::Status],
+                        },
+                        UserChange::RoleChanged {
+                            from: Role::Member,
+                            to: Role::Admin,
+                        },
+                        UserChange::StatusChanged {
+                            from: Status::Active,
+                            to: Status::Disabled,
+                        },
+                        UserChange::TokensRevoked,
+                    ]
         })
         .times(1)
-        .returning(|u, _| {
+        .returning(|u, _, _| {
             Ok(User {
                 version: u.version + 1,
                 ..u.clone()
@@ -69,7 +86,7 @@ async fn a_member_may_change_their_own_name_and_email() -> TestResult {
     let mut mocks = Mocks::new();
     mocks.authorizer = refusing(Operation::Admin);
     mocks.finding(&me);
-    mocks.users.expect_update().times(1).returning(|u, _| {
+    mocks.users.expect_update().times(1).returning(|u, _, _| {
         Ok(User {
             version: u.version + 1,
             ..u.clone()
@@ -104,17 +121,21 @@ async fn replace_retries_after_a_concurrent_change_then_gives_up() -> TestResult
         }))
     });
     let mut calls = 0;
-    mocks.users.expect_update().times(2).returning(move |u, _| {
-        calls += 1;
-        if calls == 1 {
-            Err(UpdateUserError::VersionConflict)
-        } else {
-            Ok(User {
-                version: u.version + 1,
-                ..u.clone()
-            })
-        }
-    });
+    mocks
+        .users
+        .expect_update()
+        .times(2)
+        .returning(move |u, _, _| {
+            calls += 1;
+            if calls == 1 {
+                Err(UpdateUserError::VersionConflict)
+            } else {
+                Ok(User {
+                    version: u.version + 1,
+                    ..u.clone()
+                })
+            }
+        });
     let user = service(mocks)
         .replace(
             &Actor::System,
@@ -138,7 +159,7 @@ async fn replace_retries_after_a_concurrent_change_then_gives_up() -> TestResult
         .users
         .expect_update()
         .times(REPLACE_ATTEMPTS)
-        .returning(|_, _| Err(UpdateUserError::VersionConflict));
+        .returning(|_, _, _| Err(UpdateUserError::VersionConflict));
     let result = service(mocks)
         .replace(
             &Actor::System,
@@ -171,7 +192,7 @@ async fn replace_reports_missing_users_and_taken_emails() {
     mocks
         .users
         .expect_update()
-        .returning(|_, _| Err(UpdateUserError::EmailTaken));
+        .returning(|_, _, _| Err(UpdateUserError::EmailTaken));
     let result = service(mocks)
         .replace(
             &Actor::System,
@@ -224,7 +245,7 @@ async fn a_conditional_write_that_loses_a_race_is_not_retried() {
         .users
         .expect_update()
         .times(1)
-        .returning(|_, _| Err(UpdateUserError::VersionConflict));
+        .returning(|_, _, _| Err(UpdateUserError::VersionConflict));
     let result = service(mocks)
         .patch(
             &Actor::System,
@@ -254,14 +275,14 @@ async fn a_patch_changes_only_its_fields_and_a_role_change_needs_admin() -> Test
     mocks
         .users
         .expect_update()
-        .withf(move |u, _| {
+        .withf(move |u, _, _| {
             u.name.as_str() == "New Name"
                 && u.email == original.email
                 && u.role == original.role
                 && u.status == original.status
         })
         .times(1)
-        .returning(|u, _| {
+        .returning(|u, _, _| {
             Ok(User {
                 version: u.version + 1,
                 ..u.clone()
@@ -306,8 +327,13 @@ async fn a_conditional_delete_reports_the_current_version() {
     mocks
         .users
         .expect_delete()
-        .with(eq(id), eq(Some(vec![1])), eq(Mocks::revocation_now()))
-        .returning(|_, _, _| Err(DeleteUserError::VersionConflict { current: 2 }));
+        .with(
+            eq(id),
+            eq(Some(vec![1])),
+            eq(Mocks::revocation_now()),
+            mockall::predicate::always(),
+        )
+        .returning(|_, _, _, _| Err(DeleteUserError::VersionConflict { current: 2 }));
     mocks.revocations.expect_revoke_all().never();
     let result = service(mocks)
         .delete(&Actor::System, id, Some(vec![1]))
@@ -341,7 +367,7 @@ async fn an_active_administrator_stops_being_one_only_while_another_remains() ->
             .users
             .expect_update_keeping_an_admin()
             .times(1)
-            .returning(|_, _| Err(UpdateUserError::LastAdmin));
+            .returning(|_, _, _| Err(UpdateUserError::LastAdmin));
         mocks.revocations.expect_revoke_all().never();
         let result = service(mocks)
             .replace(
@@ -364,7 +390,7 @@ async fn an_active_administrator_stops_being_one_only_while_another_remains() ->
         .users
         .expect_update()
         .times(1)
-        .returning(|u, _| Ok(u.clone()));
+        .returning(|u, _, _| Ok(u.clone()));
     service(mocks)
         .replace(
             &Actor::System,
@@ -378,7 +404,7 @@ async fn an_active_administrator_stops_being_one_only_while_another_remains() ->
     mocks
         .users
         .expect_delete()
-        .returning(|_, _, _| Err(DeleteUserError::LastAdmin));
+        .returning(|_, _, _, _| Err(DeleteUserError::LastAdmin));
     mocks.revocations.expect_revoke_all().never();
     let deleted = service(mocks).delete(&Actor::System, id, None).await;
     assert!(matches!(deleted, Err(UsersError::LastAdmin)), "{deleted:?}");

@@ -1,0 +1,175 @@
+//! [`DieselEventOutbox`]: the `outbox` and `outbox_lease` tables, and [`record`],
+//! which every write calls inside its transaction.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::{OptionalExtension as _, prelude::*};
+use roster_domain::{
+    ChangeRecord, EventId, UserEvent, UserId,
+    ports::{Backlog, EventOutbox, RepositoryError},
+};
+
+mod rows;
+
+use rows::OutboxRow;
+
+use crate::{
+    connection::DbConnection,
+    database::Database,
+    instant::Stamp,
+    schema::{outbox, outbox_lease},
+};
+
+/// The one lease row, created by the migration.
+const RELAY_LEASE: &str = "relay";
+
+/// Stores the events of `record` for the user at `version`, in the caller's
+/// transaction: they commit with the change or not at all.
+pub(crate) fn record(
+    conn: &mut DbConnection,
+    user_id: &str,
+    version: i64,
+    record: &ChangeRecord,
+) -> QueryResult<()> {
+    if record.changes.is_empty() {
+        return Ok(());
+    }
+    let id = UserId::parse(user_id)
+        .map_err(|_| diesel::result::Error::QueryBuilderError("not a user id".into()))?;
+    let version_number = u64::try_from(version).unwrap_or_default();
+    // One statement per event (a write has one to four): diesel's multi-backend
+    // connection has no multi-row insert.
+    for event in record.events(id, version_number) {
+        let (kind, data) = rows::columns(&event.change);
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::id.eq(event.id.to_string()),
+                outbox::user_id.eq(user_id),
+                outbox::user_version.eq(version),
+                outbox::kind.eq(kind),
+                outbox::data.eq(data),
+                outbox::actor.eq(event.actor),
+                outbox::occurred_at.eq(Stamp(event.occurred_at)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The outbox on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DieselEventOutbox {
+    database: Database,
+}
+
+impl DieselEventOutbox {
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+}
+
+#[async_trait]
+impl EventOutbox for DieselEventOutbox {
+    async fn lease(
+        &self,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError> {
+        let holder = holder.to_owned();
+        let taken = self
+            .database
+            .query("UPDATE", "outbox_lease", move |conn| {
+                diesel::update(
+                    outbox_lease::table.find(RELAY_LEASE).filter(
+                        outbox_lease::holder
+                            .eq(&holder)
+                            .or(outbox_lease::expires_at.lt(Stamp(now))),
+                    ),
+                )
+                .set((
+                    outbox_lease::holder.eq(&holder),
+                    outbox_lease::expires_at.eq(Stamp(until)),
+                ))
+                .execute(conn)
+            })
+            .await?;
+        Ok(taken == 1)
+    }
+
+    async fn release(&self, holder: &str) -> Result<(), RepositoryError> {
+        let holder = holder.to_owned();
+        self.database
+            .query("UPDATE", "outbox_lease", move |conn| {
+                diesel::update(
+                    outbox_lease::table
+                        .find(RELAY_LEASE)
+                        .filter(outbox_lease::holder.eq(&holder)),
+                )
+                .set((
+                    outbox_lease::holder.eq(None::<String>),
+                    outbox_lease::expires_at.eq(Stamp(DateTime::<Utc>::UNIX_EPOCH)),
+                ))
+                .execute(conn)
+            })
+            .await
+            .map(drop)
+    }
+
+    async fn pending(&self, limit: usize) -> Result<Vec<UserEvent>, RepositoryError> {
+        let limit = i64::try_from(limit).context("batch size out of range")?;
+        let rows = self
+            .database
+            .query("SELECT", "outbox", move |conn| {
+                outbox::table
+                    .filter(outbox::delivered_at.is_null())
+                    .order(outbox::seq)
+                    .limit(limit)
+                    .load::<OutboxRow>(conn)
+            })
+            .await?;
+        rows.into_iter().map(OutboxRow::into_domain).collect()
+    }
+
+    async fn delivered(&self, ids: &[EventId], at: DateTime<Utc>) -> Result<(), RepositoryError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.database
+            .query("UPDATE", "outbox", move |conn| {
+                diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+                    .set(outbox::delivered_at.eq(Some(Stamp(at))))
+                    .execute(conn)
+            })
+            .await
+            .map(drop)
+    }
+
+    async fn backlog(&self) -> Result<Backlog, RepositoryError> {
+        let (events, oldest) = self
+            .database
+            .query("SELECT", "outbox", move |conn| {
+                let undelivered = || outbox::table.filter(outbox::delivered_at.is_null());
+                let events = undelivered().count().get_result::<i64>(conn)?;
+                let oldest = undelivered()
+                    .order(outbox::seq)
+                    .select(outbox::occurred_at)
+                    .first::<DateTime<Utc>>(conn)
+                    .optional()?;
+                Ok((events, oldest))
+            })
+            .await?;
+        Ok(Backlog {
+            events: u64::try_from(events).unwrap_or_default(),
+            oldest,
+        })
+    }
+
+    async fn trim(&self, before: DateTime<Utc>) -> Result<usize, RepositoryError> {
+        self.database
+            .query("DELETE", "outbox", move |conn| {
+                diesel::delete(outbox::table.filter(outbox::delivered_at.lt(Stamp(before))))
+                    .execute(conn)
+            })
+            .await
+    }
+}

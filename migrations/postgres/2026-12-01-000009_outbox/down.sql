@@ -1,0 +1,2 @@
+DROP TABLE outbox_lease;
+DROP TABLE outbox;

@@ -1,0 +1,26 @@
+-- The transactional outbox (docs/events.md): every change to a user stores its events
+-- in the change's own transaction; the relay delivers them afterwards, in `seq` order
+-- (per user, version order: a user's writes are serialised by the lock on its row,
+-- and each takes its sequence numbers after that lock), and marks them delivered.
+-- Delivered rows are trimmed after `events.relay.retention`.
+CREATE TABLE outbox (
+    seq          BIGSERIAL   PRIMARY KEY,
+    id           TEXT        COLLATE "C" NOT NULL UNIQUE CHECK (length(id) = 26),
+    user_id      TEXT        COLLATE "C" NOT NULL CHECK (length(user_id) = 26),
+    user_version BIGINT      NOT NULL CHECK (user_version >= 1),
+    kind         TEXT        NOT NULL CHECK (kind LIKE 'user.%'),
+    data         TEXT        NOT NULL,
+    actor        TEXT        NOT NULL,
+    occurred_at  TIMESTAMPTZ NOT NULL,
+    delivered_at TIMESTAMPTZ
+);
+CREATE INDEX outbox_undelivered ON outbox (seq) WHERE delivered_at IS NULL;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+
+-- Who relays: one instance at a time holds the lease, and renews it while it runs.
+CREATE TABLE outbox_lease (
+    name       TEXT        COLLATE "C" NOT NULL PRIMARY KEY,
+    holder     TEXT,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO outbox_lease (name, holder, expires_at) VALUES ('relay', NULL, '1970-01-01T00:00:00Z');
