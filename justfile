@@ -86,6 +86,13 @@ bench:
 bench-http *BACKENDS:
     bash .ci/bench-http.sh {{BACKENDS}}
 
+# The outbox's cost per write and the relay's rate into NATS JetStream (BINARY=LABEL ... to compare builds).
+bench-events *BINARIES:
+    bash .ci/nats-up.sh >/dev/null
+    bash .ci/postgres-up.sh >/dev/null
+    cargo build --quiet --release -p roster-server
+    python3 .ci/bench-events.py {{ if BINARIES == "" { "target/release/roster=this" } else { BINARIES } }}
+
 # A CPU profile under load: perf samples the server while wrk drives PATH; writes target/profile/flamegraph.svg.
 profile path="":
     bash .ci/profile.sh {{path}}

@@ -1,7 +1,7 @@
 //! The event relay: delivers what writes stored in the outbox to the publisher, in
 //! order, one instance at a time.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 use roster_domain::{
@@ -49,6 +49,8 @@ pub struct EventRelay {
     publisher: Arc<dyn EventPublisher>,
     clock: Arc<dyn Clock>,
     settings: RelaySettings,
+    /// Until when this relay holds the lease, as far as it knows.
+    held_until: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for EventRelay {
@@ -71,6 +73,7 @@ impl EventRelay {
             publisher,
             clock,
             settings,
+            held_until: Mutex::new(None),
         }
     }
 
@@ -78,15 +81,14 @@ impl EventRelay {
         &self.settings
     }
 
-    /// Takes or renews the lease, then publishes one batch of the oldest undelivered
-    /// events and marks them delivered. A failed publication marks the acknowledged
+    /// Takes the lease, or renews it once half of it has run (an idle holder writes
+    /// nothing more often: on SQLite every write takes the one write lock), then
+    /// publishes one batch of the oldest undelivered events and marks them delivered. A failed publication marks the acknowledged
     /// prefix only: the rest is published again by a later step (the publisher's
     /// destination drops repeated ids).
     #[tracing::instrument(name = "events.relay", skip_all, fields(events))]
     pub async fn step(&self) -> Result<RelayStep, RelayError> {
-        let now = self.clock.now();
-        let until = now + self.settings.lease;
-        if !self.outbox.lease(&self.settings.holder, now, until).await? {
+        if !self.hold_lease().await? {
             return Ok(RelayStep::Standby);
         }
         let events = self.outbox.pending(self.settings.batch).await?;
@@ -115,6 +117,26 @@ impl EventRelay {
         }
     }
 
+    /// Whether this relay holds the lease now, taking or renewing it when less than
+    /// half of it remains.
+    async fn hold_lease(&self) -> Result<bool, RepositoryError> {
+        let now = self.clock.now();
+        let held = *self
+            .held_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if held.is_some_and(|until| until - now > self.settings.lease / 2) {
+            return Ok(true);
+        }
+        let until = now + self.settings.lease;
+        let taken = self.outbox.lease(&self.settings.holder, now, until).await?;
+        *self
+            .held_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = taken.then_some(until);
+        Ok(taken)
+    }
+
     /// Forgets events delivered longer than the retention ago; returns how many.
     pub async fn trim(&self) -> Result<usize, RepositoryError> {
         let before: DateTime<Utc> = self.clock.now() - self.settings.retention;
@@ -128,6 +150,10 @@ impl EventRelay {
 
     /// Gives the lease up so that another instance takes over at once.
     pub async fn stop(&self) -> Result<(), RepositoryError> {
+        *self
+            .held_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         self.outbox.release(&self.settings.holder).await
     }
 }

@@ -26,13 +26,29 @@ fn relay(outbox: MockEventOutbox, publisher: MockEventPublisher) -> EventRelay {
         Arc::new(outbox),
         Arc::new(publisher),
         Arc::new(clock),
-        RelaySettings {
-            holder: "instance-a".to_owned(),
-            lease: Duration::seconds(15),
-            batch: BATCH,
-            retention: Duration::hours(1),
-        },
+        settings(),
     )
+}
+
+fn settings() -> RelaySettings {
+    RelaySettings {
+        holder: "instance-a".to_owned(),
+        lease: Duration::seconds(15),
+        batch: BATCH,
+        retention: Duration::hours(1),
+    }
+}
+
+/// A publisher whose destination acknowledges the first `delivered` events only.
+fn failing_after(delivered: usize) -> MockEventPublisher {
+    let mut publisher = MockEventPublisher::new();
+    publisher.expect_publish().returning(move |_| {
+        Err(PublishError {
+            delivered,
+            source: anyhow::anyhow!("timed out"),
+        })
+    });
+    publisher
 }
 
 fn leased(outbox: &mut MockEventOutbox, granted: bool) {
@@ -112,14 +128,7 @@ async fn a_failed_publication_marks_only_the_acknowledged_prefix() {
         .withf(move |delivered, _| delivered == first.as_slice())
         .times(1)
         .returning(|_, _| Ok(()));
-    let mut publisher = MockEventPublisher::new();
-    publisher.expect_publish().returning(|_| {
-        Err(PublishError {
-            delivered: 1,
-            source: anyhow::anyhow!("no responders"),
-        })
-    });
-    let step = relay(outbox, publisher).step().await;
+    let step = relay(outbox, failing_after(1)).step().await;
     assert!(matches!(step, Err(RelayError::Publish(_))), "{step:?}");
 }
 
@@ -129,14 +138,7 @@ async fn a_failure_before_any_acknowledgement_marks_nothing() {
     leased(&mut outbox, true);
     outbox.expect_pending().returning(|_| Ok(events(1)));
     outbox.expect_delivered().never();
-    let mut publisher = MockEventPublisher::new();
-    publisher.expect_publish().returning(|_| {
-        Err(PublishError {
-            delivered: 0,
-            source: anyhow::anyhow!("timed out"),
-        })
-    });
-    let step = relay(outbox, publisher).step().await;
+    let step = relay(outbox, failing_after(0)).step().await;
     assert!(matches!(step, Err(RelayError::Publish(_))), "{step:?}");
 }
 
@@ -161,6 +163,32 @@ async fn an_empty_outbox_is_idle_and_a_short_batch_says_no_more() {
             more: false
         })
     ));
+}
+
+#[tokio::test]
+async fn the_lease_is_renewed_once_half_of_it_has_run_not_at_every_step() {
+    let mut outbox = MockEventOutbox::new();
+    outbox.expect_pending().returning(|_| Ok(Vec::new()));
+    // Taken at NOW for 15 s; NOW + 7 s is within the first half, NOW + 8 s is not.
+    outbox
+        .expect_lease()
+        .withf(|_, now, _| *now == at(NOW) || *now == at(NOW + 8))
+        .times(2)
+        .returning(|_, _, _| Ok(true));
+    let mut clock = MockClock::new();
+    let mut times = vec![NOW, NOW, NOW + 7, NOW + 8].into_iter();
+    clock
+        .expect_now()
+        .returning(move || at(times.next().unwrap_or(NOW + 8)));
+    let relay = EventRelay::new(
+        Arc::new(outbox),
+        Arc::new(MockEventPublisher::new()),
+        Arc::new(clock),
+        settings(),
+    );
+    for _ in 0..4 {
+        assert!(matches!(relay.step().await, Ok(RelayStep::Idle)));
+    }
 }
 
 #[tokio::test]

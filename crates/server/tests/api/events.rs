@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{PASSWORD, TestApp},
+    metrics,
     nats::{self, ThrowawayNats},
 };
 
@@ -154,6 +155,16 @@ async fn without_a_broker_events_are_logged_and_marked_delivered(backend: Backen
     let (_, ready) = readiness(&app).await;
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["checks"]["events"]["status"], "up", "{ready}");
+    // The relay measures the backlog every second: both gauges reach zero.
+    let drained = || async {
+        let text = metrics::scrape(&app).await;
+        text.lines()
+            .any(|l| l.starts_with("roster_outbox_backlog") && l.ends_with(" 0"))
+            && text
+                .lines()
+                .any(|l| l.starts_with("roster_outbox_oldest_age_seconds") && l.ends_with(" 0"))
+    };
+    eventually(Duration::from_secs(5), "the backlog gauges read 0", drained).await;
     app.stop().await.expect("stops");
 }
 
@@ -222,6 +233,12 @@ async fn a_nats_outage_loses_nothing_and_only_degrades_readiness(backend: Backen
     };
     eventually(Duration::from_secs(10), "/ready says degraded", degraded).await;
     assert_eq!(backlog(&app).await, 30, "every write waits in the outbox");
+    let gauge = || async {
+        let text = metrics::scrape(&app).await;
+        text.lines()
+            .any(|l| l.starts_with("roster_outbox_backlog") && l.ends_with(" 30"))
+    };
+    eventually(Duration::from_secs(5), "the backlog gauge reads 30", gauge).await;
 
     broker.resume();
     let drained = || async { delivered().await == 32 && backlog(&app).await == 0 };

@@ -133,7 +133,7 @@ fn assert_pool_metrics(text: &str, backend: Backend) {
 }
 
 /// `GET /metrics` on the API port: 200 in the Prometheus text format.
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     let response = app
         .anonymous
         .get(app.url("/metrics"))
