@@ -102,11 +102,17 @@ impl EventsSettings {
 /// What the relay last saw, shared by its task, `/ready` and the metrics.
 #[derive(Debug, Default)]
 struct RelayState {
+    /// This instance's last delivery failed (it holds the lease).
     failure: Option<String>,
     backlog: Backlog,
+    /// An undelivered event older than this means delivery is stuck, whichever
+    /// instance holds the lease: twice the lease, so a takeover does not count.
+    stale_after: chrono::Duration,
 }
 
-/// `/ready`'s check of the relay: down while deliveries fail, never critical.
+/// `/ready`'s check of the relay: down while this instance's deliveries fail, or while
+/// the oldest undelivered event is stale (so that instances on standby report a stuck
+/// holder too); never critical.
 #[derive(Debug, Clone)]
 pub(crate) struct RelayHealth(Arc<Mutex<RelayState>>);
 
@@ -122,10 +128,17 @@ impl HealthCheck for RelayHealth {
 
     async fn check(&self) -> Result<(), HealthCheckError> {
         let state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match &state.failure {
-            None => Ok(()),
-            Some(failure) => Err(HealthCheckError(format!(
-                "{failure}; {} events await delivery",
+        let overdue = state
+            .backlog
+            .oldest
+            .is_some_and(|oldest| SystemClock.now() - oldest > state.stale_after);
+        match (&state.failure, overdue) {
+            (None, false) => Ok(()),
+            (failure, _) => Err(HealthCheckError(format!(
+                "{}; {} events await delivery",
+                failure
+                    .as_deref()
+                    .unwrap_or("the oldest event waits too long"),
                 state.backlog.events
             ))),
         }
@@ -165,7 +178,10 @@ impl Relay {
                 retention: chrono::Duration::from_std(settings.relay.retention)?,
             },
         );
-        let state = Arc::new(Mutex::new(RelayState::default()));
+        let state = Arc::new(Mutex::new(RelayState {
+            stale_after: chrono::Duration::from_std(settings.relay.lease * 2)?,
+            ..RelayState::default()
+        }));
         instrument(meter, &state);
         Ok(Self {
             delivery: relay,
@@ -194,8 +210,9 @@ impl Relay {
                     self.recovered();
                     Duration::ZERO
                 }
-                Ok(RelayStep::Standby) => self.config.poll_interval,
-                Ok(RelayStep::Idle | RelayStep::Delivered { .. }) => {
+                // Another instance delivers: this one's earlier failure no longer
+                // says anything (a stuck holder shows as a stale backlog instead).
+                Ok(RelayStep::Standby | RelayStep::Idle | RelayStep::Delivered { .. }) => {
                     self.recovered();
                     self.config.poll_interval
                 }

@@ -21,6 +21,7 @@ roster_persistence::backend_tests!(
     without_a_broker_events_are_logged_and_marked_delivered,
     with_nats_each_change_reaches_jetstream_as_a_cloud_event,
     a_nats_outage_loses_nothing_and_only_degrades_readiness,
+    an_instance_on_standby_reports_a_stuck_delivery_too,
 );
 
 /// The app's outbox, read through a pool of the test's own.
@@ -249,4 +250,61 @@ async fn a_nats_outage_loses_nothing_and_only_degrades_readiness(backend: Backen
     let ids: BTreeSet<&str> = messages.iter().map(|(id, _, _)| id.as_str()).collect();
     assert_eq!(ids.len(), 32, "each event once");
     app.stop().await.expect("stops");
+}
+
+async fn an_instance_on_standby_reports_a_stuck_delivery_too(backend: Backend) {
+    let Some(mut broker) = ThrowawayNats::start() else {
+        return;
+    };
+    let url = broker.url();
+    let configure = |settings: &mut roster_server::Settings| {
+        settings.events.nats.url = Some(url.clone());
+        settings.events.nats.ack_timeout = Duration::from_millis(500);
+        settings.events.relay.lease = Duration::from_secs(2);
+    };
+    let Some(holder) = TestApp::spawn_with(backend, configure).await else {
+        return;
+    };
+    // The second instance starts once the first holds the lease, on the same database.
+    let shared = holder.settings.database.clone();
+    let standby = TestApp::spawn_with(backend, |settings| {
+        configure(settings);
+        settings.database = shared;
+        settings.auth.bootstrap_admin = None;
+    })
+    .await
+    .expect("a second instance");
+    let status = |app: &TestApp| {
+        let app = app.url("/ready");
+        async move {
+            let body: Value = reqwest::get(app)
+                .await
+                .expect("ready")
+                .json()
+                .await
+                .expect("json");
+            body["checks"]["events"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    assert_eq!(status(&standby).await, "up");
+
+    broker.kill();
+    holder.created_user("stuck@example.com", "Stuck").await;
+    // Stale after twice the lease (4 s); the standby instance never published.
+    let stuck = || async { status(&standby).await == "degraded" };
+    eventually(Duration::from_secs(15), "the standby says degraded", stuck).await;
+
+    broker.resume();
+    let flowing = || async { status(&standby).await == "up" };
+    eventually(
+        Duration::from_secs(30),
+        "the standby says up again",
+        flowing,
+    )
+    .await;
+    standby.stop().await.expect("stops");
+    holder.stop().await.expect("stops");
 }
