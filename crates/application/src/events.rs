@@ -137,10 +137,17 @@ impl EventRelay {
         Ok(taken)
     }
 
-    /// Forgets events delivered longer than the retention ago; returns how many.
+    /// Forgets events delivered longer than the retention ago, a bounded number per
+    /// statement so that writes go on in between; returns how many.
     pub async fn trim(&self) -> Result<usize, RepositoryError> {
         let before: DateTime<Utc> = self.clock.now() - self.settings.retention;
-        self.outbox.trim(before).await
+        let mut trimmed = 0;
+        loop {
+            match self.outbox.trim(before).await? {
+                0 => return Ok(trimmed),
+                some => trimmed += some,
+            }
+        }
     }
 
     /// How many events await delivery, and since when.

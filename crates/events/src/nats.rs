@@ -50,7 +50,6 @@ impl Default for NatsSettings {
 /// Publishes to JetStream.
 #[derive(Debug)]
 pub struct NatsPublisher {
-    client: async_nats::Client,
     context: jetstream::Context,
     settings: NatsSettings,
     source: String,
@@ -74,9 +73,8 @@ impl NatsPublisher {
         let context = jetstream::ContextBuilder::new()
             .timeout(settings.ack_timeout)
             .ack_timeout(settings.ack_timeout)
-            .build(client.clone());
+            .build(client);
         Ok(Self {
-            client,
             context,
             settings,
             source,
@@ -100,11 +98,6 @@ impl NatsPublisher {
             })
             .await
             .map(drop)
-    }
-
-    /// Whether the client is connected to the server now.
-    pub fn connected(&self) -> bool {
-        self.client.connection_state() == async_nats::connection::State::Connected
     }
 }
 

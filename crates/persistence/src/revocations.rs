@@ -68,6 +68,7 @@ impl RevocationStore for DieselRevocationStore {
         expires_at: DateTime<Utc>,
         record: &ChangeRecord,
     ) -> Result<(), RepositoryError> {
+        let id = user_id;
         let user_id = user_id.to_string();
         let record = record.clone();
         let revocation = TokenRevocation {
@@ -90,7 +91,7 @@ impl RevocationStore for DieselRevocationStore {
                     revoke_all(conn, &user_id, revocation)?;
                     // A user deleted meanwhile has its deletion's event instead.
                     if let Some(version) = version {
-                        outbox::record(conn, &user_id, version, &record)?;
+                        outbox::record(conn, id, version, &record)?;
                     }
                     announce(conn, &user_payload(&user_id))
                 })

@@ -67,6 +67,7 @@ pub trait EventOutbox: Send + Sync {
     /// How many events await delivery, and since when.
     async fn backlog(&self) -> Result<Backlog, RepositoryError>;
 
-    /// Forgets events delivered before `before`; returns how many.
+    /// Forgets events delivered before `before`, the oldest first, at most a bounded
+    /// number of them per call (call again until it returns 0); returns how many.
     async fn trim(&self, before: DateTime<Utc>) -> Result<usize, RepositoryError>;
 }

@@ -21,6 +21,11 @@ use crate::{
     schema::{outbox, outbox_lease},
 };
 
+/// The most delivered events one [`EventOutbox::trim`] call removes: a backlog trimmed
+/// a day after an outage must not hold the write lock (SQLite) or bloat one
+/// transaction for long.
+const TRIM_BATCH: i64 = 10_000;
+
 /// The one lease row, created by the migration.
 const RELAY_LEASE: &str = "relay";
 
@@ -28,15 +33,11 @@ const RELAY_LEASE: &str = "relay";
 /// transaction: they commit with the change or not at all.
 pub(crate) fn record(
     conn: &mut DbConnection,
-    user_id: &str,
+    id: UserId,
     version: i64,
     record: &ChangeRecord,
 ) -> QueryResult<()> {
-    if record.changes.is_empty() {
-        return Ok(());
-    }
-    let id = UserId::parse(user_id)
-        .map_err(|_| diesel::result::Error::QueryBuilderError("not a user id".into()))?;
+    let user_id = id.to_string();
     let version_number = u64::try_from(version).unwrap_or_default();
     // One statement per event (a write has one to four): diesel's multi-backend
     // connection has no multi-row insert.
@@ -45,7 +46,7 @@ pub(crate) fn record(
         diesel::insert_into(outbox::table)
             .values((
                 outbox::id.eq(event.id.to_string()),
-                outbox::user_id.eq(user_id),
+                outbox::user_id.eq(&user_id),
                 outbox::user_version.eq(version),
                 outbox::kind.eq(kind),
                 outbox::data.eq(data),
@@ -167,8 +168,20 @@ impl EventOutbox for DieselEventOutbox {
     async fn trim(&self, before: DateTime<Utc>) -> Result<usize, RepositoryError> {
         self.database
             .query("DELETE", "outbox", move |conn| {
-                diesel::delete(outbox::table.filter(outbox::delivered_at.lt(Stamp(before))))
-                    .execute(conn)
+                let expired = || outbox::table.filter(outbox::delivered_at.lt(Stamp(before)));
+                // The last of the oldest TRIM_BATCH expired events, if there are more.
+                let last = expired()
+                    .select(outbox::seq)
+                    .order(outbox::seq)
+                    .offset(TRIM_BATCH - 1)
+                    .first::<i64>(conn)
+                    .optional()?;
+                match last {
+                    Some(last) => {
+                        diesel::delete(expired().filter(outbox::seq.le(last))).execute(conn)
+                    }
+                    None => diesel::delete(expired()).execute(conn),
+                }
             })
             .await
     }

@@ -55,7 +55,7 @@ impl UserRepository for DieselUserRepository {
     async fn insert(&self, user: &User, record: &ChangeRecord) -> Result<(), InsertUserError> {
         let row = UserRow::from_domain(user)?;
         let record = record.clone();
-        let (id, version) = (row.id.clone(), row.version);
+        let (id, version) = (user.id, row.version);
         let result = self.database.run("INSERT", "users", move |conn| {
             conn.transaction(|conn| {
                 diesel::insert_into(users::table)
@@ -74,7 +74,7 @@ impl UserRepository for DieselUserRepository {
                         users::email_domain.eq(row.email_domain),
                     ))
                     .execute(conn)?;
-                outbox::record(conn, &id, version, &record)
+                outbox::record(conn, id, version, &record)
             })
         });
         match result.await? {
@@ -213,6 +213,7 @@ impl UserRepository for DieselUserRepository {
         revoke: TokenRevocation,
         record: &ChangeRecord,
     ) -> Result<(), DeleteUserError> {
+        let user_id = id;
         let id = id.to_string();
         let record = record.clone();
         // Versions beyond i64 cannot be stored, so they match nothing.
@@ -249,7 +250,7 @@ impl UserRepository for DieselUserRepository {
                     }
                     if let Some((_, _, version)) = deleted.first() {
                         revocations::revoke_all(conn, &id, revoke)?;
-                        outbox::record(conn, &id, *version, &record)?;
+                        outbox::record(conn, user_id, *version, &record)?;
                         announce(conn, &user_payload(&id))?;
                         return Ok(());
                     }
@@ -324,6 +325,7 @@ impl DieselUserRepository {
         revoke: Option<TokenRevocation>,
         record: &ChangeRecord,
     ) -> Result<User, UpdateUserError> {
+        let user_id = user.id;
         let row = UserRow::from_domain(user)?;
         let record = record.clone();
         let changed = row.id.clone();
@@ -354,7 +356,7 @@ impl DieselUserRepository {
                     if let Some(revoke) = revoke {
                         revocations::revoke_all(conn, &row.id, revoke)?;
                     }
-                    outbox::record(conn, &row.id, stored.version, &record)?;
+                    outbox::record(conn, user_id, stored.version, &record)?;
                     announce(conn, &user_payload(&row.id))?;
                     return Ok(stored);
                 }
