@@ -9,7 +9,7 @@ default:
 run *ARGS="serve":
     cargo run --release -p roster-server -- {{ARGS}}
 
-# Run every test (PostgreSQL and NATS tests need `just db-up nats-up`; without them they are skipped loudly).
+# Run every test (PostgreSQL, NATS and Redis tests need `just db-up nats-up redis-up`; without them they are skipped loudly).
 test *ARGS:
     cargo test --workspace {{ARGS}}
 
@@ -37,6 +37,10 @@ db-up:
 # Start the local NATS server with JetStream (installing it first where it is missing).
 nats-up:
     bash .ci/nats-up.sh
+
+# Start the local Redis (installing it first where it is missing).
+redis-up:
+    bash .ci/redis-up.sh
 
 # Run the service against the local PostgreSQL instead of SQLite.
 run-postgres:
@@ -85,6 +89,12 @@ bench:
 # The hot path under load on SQLite and PostgreSQL: requests/s, p50/p99, login storm RSS (installs wrk).
 bench-http *BACKENDS:
     bash .ci/bench-http.sh {{BACKENDS}}
+
+# What the rate limit and the throttle cost per request, in memory and in Redis (SQLite).
+bench-limits:
+    bash .ci/redis-up.sh >/dev/null
+    cargo build --quiet --release -p roster-server
+    python3 .ci/bench-limits.py target/release/roster
 
 # The outbox's cost per write and the relay's rate into NATS JetStream (BINARY=LABEL ... to compare builds).
 bench-events *BINARIES:

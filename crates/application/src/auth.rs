@@ -146,7 +146,7 @@ impl AuthService {
         let email = Email::parse(email).ok();
         let keys = login_keys(email.as_ref(), client);
         let now = self.ports.clock.now();
-        self.ports.throttle.admit(&keys, now)?;
+        self.ports.throttle.admit(&keys, now).await?;
 
         let user = match &email {
             Some(email) => self.ports.users.find_by_email(email).await?,
@@ -189,7 +189,7 @@ impl AuthService {
         let grant = self
             .start_session(user.id, access, now, client, user_agent)
             .await?;
-        self.ports.throttle.succeeded(&keys, now);
+        self.ports.throttle.succeeded(&keys, now).await;
         Ok(grant)
     }
 
@@ -260,7 +260,10 @@ impl AuthService {
         }
         // Each registration costs a hash: counted against the client's budget.
         let hashes = [ThrottleKey::Hashes(ThrottleKey::client_address(client))];
-        self.ports.throttle.admit(&hashes, self.ports.clock.now())?;
+        self.ports
+            .throttle
+            .admit(&hashes, self.ports.clock.now())
+            .await?;
         self.users.create(&Actor::System, new).await.map(Some)
     }
 

@@ -3,7 +3,7 @@
 
 use std::{future::Future, net::IpAddr, pin::Pin};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, dev::Payload, http::header, web};
 use ipnet::IpNet;
 use roster_application::AuthService;
 use roster_domain::Actor;
@@ -15,16 +15,28 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub(crate) struct Caller(pub(crate) Actor);
 
+/// The actor a middleware already authenticated (the rate limit, to count the request
+/// against its user): the extractor takes it instead of verifying the token again.
+#[derive(Debug, Clone)]
+pub(crate) struct Authenticated(pub(crate) Actor);
+
+/// The token of an `Authorization: Bearer <token>` header; `None` for any other.
+pub(crate) fn bearer_token(header: Option<&header::HeaderValue>) -> Option<String> {
+    let (scheme, token) = header?.to_str().ok()?.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(Authenticated(actor)) = request.extensions().get::<Authenticated>().cloned() {
+            return Box::pin(async move { Ok(Self(actor)) });
+        }
         let auth = request.app_data::<web::Data<AuthService>>().cloned();
-        let header = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().map(str::to_owned));
+        let header = request.headers().get(header::AUTHORIZATION).cloned();
         Box::pin(async move {
             // Every route that takes a caller needs one: no credentials is a 401 before
             // anything else about the request is looked at.
@@ -39,15 +51,11 @@ impl FromRequest for Caller {
                 error: Some("invalid_token"),
                 description: description.to_owned(),
             };
-            let header = header.map_err(|_| invalid("the Authorization header is not text"))?;
-            let token = match header.split_once(' ') {
-                Some((scheme, token))
-                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                {
-                    token.trim().to_owned()
-                }
-                _ => return Err(invalid("expected Authorization: Bearer <token>")),
-            };
+            if header.to_str().is_err() {
+                return Err(invalid("the Authorization header is not text"));
+            }
+            let token = bearer_token(Some(&header))
+                .ok_or_else(|| invalid("expected Authorization: Bearer <token>"))?;
             let auth = auth
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no AuthService configured")))?;
             Ok(Self(auth.authenticate(&token).await?))

@@ -161,7 +161,7 @@ fn regex_escape(c: char) -> String {
 #[openapi(
     info(
         title = "Roster",
-        description = "User management: users, their roles and credentials, and the tokens that authenticate them.\n\nErrors are RFC 9457 problems (`application/problem+json`).",
+        description = "User management: users, their roles and credentials, and the tokens that authenticate them.\n\nErrors are RFC 9457 problems (`application/problem+json`).\n\nA deployment may limit each caller per class of route (`auth`, `read`, `write`): every operation under `/api/v1` may then answer 429 with `Retry-After`, and its responses carry the `RateLimit-Policy` and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers.",
         license(name = "MIT OR Apache-2.0"),
     ),
     paths(probes::health, probes::ready, observability::metrics, serve),

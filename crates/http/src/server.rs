@@ -28,6 +28,7 @@ use crate::{
     observability::{self, MetricsText, Observability},
     openapi::{self, OpenApiDocument},
     probes::{self, Readiness},
+    rate_limit::{RateLimits, rate_limit},
     routing::resource,
     settings::{ApiSettings, ServerSettings},
     users,
@@ -45,6 +46,8 @@ pub struct ApiState {
     pub idempotency: Idempotency,
     /// The rules new passwords follow, which the OpenAPI description states.
     pub password_policy: PasswordPolicy,
+    /// The per-caller quotas, if any route class has one.
+    pub rate_limits: Option<RateLimits>,
 }
 
 /// Builds the server on an already bound listener (port 0 in tests). Signals are not
@@ -66,6 +69,7 @@ pub fn build_server(
     let body_limit = web::Data::new(BodyLimit(json_body_limit));
     let request_deadline = web::Data::new(RequestDeadline(settings.request_deadline));
     let idempotency = web::Data::new(state.idempotency);
+    let rate_limits = state.rate_limits.map(web::Data::new);
     let openapi = web::Data::new(OpenApiDocument(web::Bytes::from(openapi::document_text(
         state.password_policy,
     ))));
@@ -99,6 +103,11 @@ pub fn build_server(
             .app_data(
                 web::PathConfig::default().error_handler(|error, _| path_error(&error).into()),
             )
+            .configure(|config| {
+                if let Some(limits) = &rate_limits {
+                    config.app_data(limits.clone());
+                }
+            })
             .configure(routes)
             .configure(|config| {
                 if let Some(render) = &metrics_text {
@@ -197,6 +206,7 @@ fn routes(config: &mut ServiceConfig) {
         .service(resource("/api-docs/openapi.json", "GET").route(web::get().to(openapi::serve)))
         .service(
             web::scope("/api/v1")
+                .wrap(from_fn(rate_limit))
                 .configure(auth::configure)
                 .configure(users::configure),
         );

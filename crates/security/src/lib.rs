@@ -4,12 +4,10 @@
 
 mod hasher;
 mod keys;
-mod throttle;
 mod tokens;
 
 pub use hasher::{Argon2Hasher, PasswordHashingSettings};
 pub use keys::{
     SigningKeys, generate_key_pair, load_or_create_key_file, parse_private_key, parse_public_key,
 };
-pub use throttle::{InMemoryLoginThrottle, ThrottleSettings};
 pub use tokens::BiscuitAuthority;

@@ -4,9 +4,10 @@ use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use roster_domain::SessionPolicy;
+use roster_limits::ThrottleSettings;
 use roster_security::{
-    PasswordHashingSettings, SigningKeys, ThrottleSettings, load_or_create_key_file,
-    parse_private_key, parse_public_key,
+    PasswordHashingSettings, SigningKeys, load_or_create_key_file, parse_private_key,
+    parse_public_key,
 };
 use serde::{Deserialize, Serialize};
 

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use config::{Config, Environment, File, FileFormat};
 use roster_http::{ApiSettings, ServerSettings};
 
-use crate::{auth_config::AuthSettings, relay::EventsSettings};
+use crate::{auth_config::AuthSettings, limits_config::LimitsSettings, relay::EventsSettings};
 use roster_persistence::DatabaseSettings;
 pub use roster_telemetry::{LogFormat, LogSettings, TelemetrySettings};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub telemetry: TelemetrySettings,
     pub events: EventsSettings,
+    pub limits: LimitsSettings,
 }
 
 impl Settings {
@@ -118,6 +119,7 @@ impl Settings {
         self.auth.validate()?;
         self.log.validate()?;
         self.events.validate()?;
+        self.limits.validate()?;
         self.telemetry.validate()
     }
 
@@ -128,6 +130,7 @@ impl Settings {
         copy.database.url = redact_url(&self.database.url);
         copy.events.nats.url = self.events.nats.url.as_deref().map(redact_url);
         copy.auth = self.auth.redacted();
+        copy.limits.redis.url = self.limits.redis.url.as_deref().map(redact_url);
         copy.telemetry = self.telemetry.redacted();
         let otlp = &mut copy.telemetry.otlp;
         for endpoint in [
@@ -287,6 +290,44 @@ mod tests {
         )
         .expect("settings");
         assert_eq!(one.server.trusted_proxies.len(), 1);
+    }
+
+    /// A quota arrives as two variables; a Redis password is redacted by `config check`.
+    #[test]
+    fn limits_arrive_from_the_environment() {
+        let settings = Settings::load(
+            None,
+            &env(&[
+                ("ROSTER__LIMITS__RATE__READ__REQUESTS", "600"),
+                ("ROSTER__LIMITS__RATE__READ__WINDOW", "1m"),
+                ("ROSTER__LIMITS__REDIS__URL", "redis://:s3cret@cache:6379/2"),
+            ]),
+        )
+        .expect("settings");
+        assert_eq!(
+            settings.limits.rate.read,
+            Some(roster_limits::QuotaSettings {
+                requests: 600,
+                window: Duration::from_secs(60),
+            })
+        );
+        assert_eq!(settings.limits.rate.write, None);
+        assert_eq!(
+            settings.redacted().limits.redis.url.as_deref(),
+            Some("redis://:***@cache:6379/2")
+        );
+        let error = Settings::load(
+            None,
+            &env(&[
+                ("ROSTER__LIMITS__RATE__READ__REQUESTS", "0"),
+                ("ROSTER__LIMITS__RATE__READ__WINDOW", "1m"),
+            ]),
+        )
+        .expect_err("no request could pass");
+        assert!(
+            format!("{error:#}").contains("limits.rate.read"),
+            "{error:#}"
+        );
     }
 
     /// The variables the Kubernetes manifests set load as they are, the list included.

@@ -3,6 +3,7 @@
 
 pub mod auth_config;
 pub mod config;
+pub mod limits_config;
 pub mod relay;
 pub mod startup;
 

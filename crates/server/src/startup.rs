@@ -8,23 +8,24 @@ use roster_application::{AuthService, Ports, UserService};
 use roster_domain::{
     Email, NewUser, Password, PasswordPolicy, Role, Status, UserName,
     ports::{
-        Clock as _, HealthCheck, IdempotencyStore as _, RevocationStore as _, SessionStore as _,
-        SystemClock,
+        Clock as _, HealthCheck, IdempotencyStore as _, LoginThrottle, RevocationStore as _,
+        SessionStore as _, SystemClock,
     },
 };
 use roster_http::{
     ApiState, Idempotency, MetricsText, Observability, Readiness, Server, TrustedProxies,
     build_metrics_server, build_server,
 };
+use roster_limits::InMemoryLoginThrottle;
 use roster_persistence::{
     Database, DatabaseReachable, DieselIdempotencyStore, DieselRevocationStore, DieselSessionStore,
     DieselUserRepository, MigrationsApplied,
 };
-use roster_security::{Argon2Hasher, BiscuitAuthority, InMemoryLoginThrottle};
+use roster_security::{Argon2Hasher, BiscuitAuthority};
 use roster_telemetry::{Metrics, OpenTelemetryBusinessMetrics};
 use tokio::sync::{Notify, watch};
 
-use crate::{config::Settings, relay::Relay};
+use crate::{config::Settings, limits_config::Limits, relay::Relay};
 
 /// A built application: its listener is bound and its database pool is open.
 pub struct Application {
@@ -88,25 +89,19 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let metrics = Metrics::new(&settings.telemetry)?;
         let meter = metrics.meter();
-        let database = Database::connect(&settings.database).await?;
-        database.instrument(&meter);
-        if settings.database.auto_migrate {
-            let applied = database
-                .run_migrations()
-                .await
-                .context("cannot apply the database migrations")?;
-            tracing::info!(backend = database.backend().name(), applied = ?applied, "database migrated");
-        }
-        let services = Services::build(settings, &database, &meter)?;
+        let database = open_database(settings, &meter).await?;
+        let limits = Limits::build(&settings.limits, &settings.auth.throttle, &meter)?;
+        let services = Services::build(settings, &database, &meter, limits.throttle.clone())?;
         if let Some(admin) = &settings.auth.bootstrap_admin {
             bootstrap_admin(&services.auth, admin).await?;
         }
         let relay = Relay::build(&settings.events, &database, &meter).await?;
-        let checks: Vec<Arc<dyn HealthCheck>> = vec![
+        let mut checks: Vec<Arc<dyn HealthCheck>> = vec![
             Arc::new(DatabaseReachable(database.clone())),
             Arc::new(MigrationsApplied(database.clone())),
             Arc::new(relay.health()),
         ];
+        checks.extend(limits.health.clone());
         let readiness = Readiness::new(checks, settings.server.readiness_timeout);
         let address = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind(address)
@@ -126,6 +121,7 @@ impl Application {
             api: settings.api,
             idempotency: Idempotency::new(services.idempotency.clone()),
             password_policy: PasswordPolicy::new(settings.auth.password_min_length),
+            rate_limits: limits.quotas,
             observability: Observability::new(
                 &meter,
                 settings.log.probes,
@@ -267,6 +263,20 @@ async fn shutdown_requested(trigger: &ShutdownTrigger) -> &'static str {
     }
 }
 
+/// The configured database, instrumented, migrated when `database.auto_migrate`.
+async fn open_database(settings: &Settings, meter: &Meter) -> anyhow::Result<Database> {
+    let database = Database::connect(&settings.database).await?;
+    database.instrument(meter);
+    if settings.database.auto_migrate {
+        let applied = database
+            .run_migrations()
+            .await
+            .context("cannot apply the database migrations")?;
+        tracing::info!(backend = database.backend().name(), applied = ?applied, "database migrated");
+    }
+    Ok(database)
+}
+
 /// The use cases and what the application keeps of their adapters.
 struct Services {
     users: UserService,
@@ -277,7 +287,12 @@ struct Services {
 }
 
 impl Services {
-    fn build(settings: &Settings, database: &Database, meter: &Meter) -> anyhow::Result<Self> {
+    fn build(
+        settings: &Settings,
+        database: &Database,
+        meter: &Meter,
+        throttle: Arc<dyn LoginThrottle>,
+    ) -> anyhow::Result<Self> {
         let keys = settings.auth.signing_keys()?;
         let authority = Arc::new(BiscuitAuthority::new(keys, settings.auth.token_lifetime)?);
         let revocations = Arc::new(DieselRevocationStore::new(database.clone()));
@@ -290,7 +305,7 @@ impl Services {
             revocations: revocations.clone(),
             sessions: sessions.clone(),
             tokens: authority,
-            throttle: Arc::new(InMemoryLoginThrottle::new(settings.auth.throttle.clone())?),
+            throttle,
             metrics: Arc::new(OpenTelemetryBusinessMetrics::new(meter)),
         };
         let users = UserService::new(
@@ -322,7 +337,9 @@ pub async fn admin_users(settings: &Settings) -> anyhow::Result<UserService> {
         .await
         .context("cannot apply the database migrations")?;
     let meter = NoopMeterProvider::new().meter("roster");
-    Ok(Services::build(settings, &database, &meter)?.users)
+    // The command line logs nobody in: its throttle never counts.
+    let throttle = Arc::new(InMemoryLoginThrottle::new(settings.auth.throttle.clone())?);
+    Ok(Services::build(settings, &database, &meter, throttle)?.users)
 }
 
 /// Creates the configured administrator when no user exists yet.

@@ -63,7 +63,7 @@ impl AuthService {
         if let Some((session, _)) = &read {
             keys.push(ThrottleKey::Refreshes(session.to_string()));
         }
-        self.ports.throttle.admit(&keys, now)?;
+        self.ports.throttle.admit(&keys, now).await?;
         let Some((session, digest)) = read else {
             return Err(LoginError::InvalidRefreshToken);
         };
@@ -91,7 +91,7 @@ impl AuthService {
                     .tokens
                     .issue_as(token_id, session.user_id, role, now)
                     .map_err(|e| LoginError::Unexpected(e.0))?;
-                self.ports.throttle.succeeded(&keys, now);
+                self.ports.throttle.succeeded(&keys, now).await;
                 Ok(Grant {
                     access,
                     refresh_token,

@@ -44,7 +44,7 @@ impl UserService {
             crate::auth::login_keys(Some(&user.email), client)
         };
         let now = self.ports.clock.now();
-        self.ports.throttle.admit(&keys, now)?;
+        self.ports.throttle.admit(&keys, now).await?;
         if !privileged {
             let wrong = || UsersError::InvalidField {
                 field: "current_password",
@@ -57,7 +57,7 @@ impl UserService {
             if self.ports.hasher.verify(&current, hash).await? == PasswordCheck::Mismatch {
                 return Err(wrong());
             }
-            self.ports.throttle.succeeded(&keys, now);
+            self.ports.throttle.succeeded(&keys, now).await;
         }
         let hash = self.ports.hasher.hash(&new).await?;
         let record = ChangeRecord::new(

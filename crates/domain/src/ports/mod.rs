@@ -9,6 +9,7 @@ mod health;
 mod idempotency;
 mod metrics;
 mod passwords;
+mod rate_limit;
 mod revocations;
 mod sessions;
 mod throttle;
@@ -21,6 +22,7 @@ pub use health::{HealthCheck, HealthCheckError};
 pub use idempotency::{IdempotencyKey, IdempotencyStore, Reservation, StoredResponse};
 pub use metrics::{BusinessMetrics, LoginOutcome, RevocationScope};
 pub use passwords::{HashError, PasswordCheck, PasswordHasher};
+pub use rate_limit::{Quota, RateDecision, RateLimiter, window_of};
 pub use revocations::RevocationStore;
 pub use sessions::SessionStore;
 pub use throttle::{LoginThrottle, ThrottleKey, Throttled};
@@ -41,6 +43,8 @@ pub use idempotency::MockIdempotencyStore;
 pub use metrics::MockBusinessMetrics;
 #[cfg(any(test, feature = "mocks"))]
 pub use passwords::MockPasswordHasher;
+#[cfg(any(test, feature = "mocks"))]
+pub use rate_limit::MockRateLimiter;
 #[cfg(any(test, feature = "mocks"))]
 pub use revocations::MockRevocationStore;
 #[cfg(any(test, feature = "mocks"))]

@@ -6,6 +6,7 @@ use std::{
     time::Duration,
 };
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 /// What attempts are counted against.
@@ -57,17 +58,22 @@ pub struct Throttled {
 ///
 /// An attempt is counted when it is admitted, before its outcome is known, so that
 /// concurrent attempts cannot all pass the check before any of them fails; a success
-/// takes its count back.
+/// takes its count back. Checking every key and counting the attempt against each is
+/// one atomic step, also when the counts are shared by several instances.
+///
+/// Neither method fails: a store that cannot be reached is the adapter's to handle
+/// (the Redis adapter falls back to counting in the instance's memory).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
 pub trait LoginThrottle: Send + Sync {
     /// Refuses when any key has reached its limit within the window; otherwise counts
     /// the attempt against every key, at `now`.
-    fn admit(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled>;
+    async fn admit(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled>;
 
     /// The attempt admitted at `admitted_at` succeeded: its count is taken back from
-    /// every key but [`ThrottleKey::Hashes`] and [`ThrottleKey::Refreshes`], and the account's failures from this
-    /// client are cleared (not those from elsewhere).
-    fn succeeded(&self, keys: &[ThrottleKey], admitted_at: DateTime<Utc>);
+    /// every key but [`ThrottleKey::Hashes`] and [`ThrottleKey::Refreshes`], and the
+    /// account's failures from this client are cleared (not those from elsewhere).
+    async fn succeeded(&self, keys: &[ThrottleKey], admitted_at: DateTime<Utc>);
 }
 
 #[cfg(test)]

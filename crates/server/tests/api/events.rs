@@ -1,10 +1,7 @@
 //! Events leave through the outbox: to the log without a broker, to NATS JetStream
 //! with one, and nothing is lost while the broker is away.
 
-use std::{
-    collections::BTreeSet,
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeSet, time::Duration};
 
 use reqwest::StatusCode;
 use roster_domain::ports::EventOutbox as _;
@@ -12,7 +9,7 @@ use roster_persistence::{Backend, Database, DieselEventOutbox};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{PASSWORD, TestApp},
+    helpers::{PASSWORD, TestApp, eventually},
     metrics,
     nats::{self, ThrowawayNats},
 };
@@ -36,19 +33,6 @@ async fn backlog(app: &TestApp) -> u64 {
         .events;
     database.close();
     backlog
-}
-
-/// Waits until `done` holds, for at most `limit`.
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Creates a user, renames them, changes their password and deletes them: five

@@ -1,5 +1,10 @@
 //! Spawning the application and talking to it.
 
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
+
 use reqwest::{Client, Response, StatusCode, header};
 use roster_domain::{Role, UserId, ports::TokenAuthority as _};
 use roster_persistence::{Backend, testing::TestDatabase};
@@ -200,4 +205,17 @@ pub(crate) async fn assert_problem(response: Response, status: StatusCode) -> Va
         assert!(body[member].is_string(), "problem without {member}: {body}");
     }
     body
+}
+
+/// Waits until `done`, polling every 100 ms; fails after `limit`.
+pub(crate) async fn eventually<F, Fut>(limit: Duration, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1,6 +1,7 @@
 //! [`InMemoryLoginThrottle`]: attempts per client, per account (from one client and
 //! from all), and password hashes per client, in a sliding window, in this process's
-//! memory, for at most a bounded number of keys.
+//! memory, for at most a bounded number of keys. It is the embedded default, and what an
+//! instance falls back to while Redis cannot be reached.
 
 use std::{
     collections::VecDeque,
@@ -8,6 +9,7 @@ use std::{
     time::Duration,
 };
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use roster_domain::ports::{LoginThrottle, ThrottleKey, Throttled};
@@ -35,6 +37,20 @@ pub struct ThrottleSettings {
     /// Keys tracked at most; past it the least useful are forgotten first (moka's
     /// `TinyLFU`), so flooding new keys cannot grow memory or evict busy ones cheaply.
     pub max_tracked_keys: u64,
+}
+
+impl ThrottleSettings {
+    /// The attempts `key` may make within the window (at least one).
+    pub fn limit(&self, key: &ThrottleKey) -> usize {
+        match key {
+            ThrottleKey::Client(_) => self.max_failures_per_client,
+            ThrottleKey::AccountFromClient(..) => self.max_failures_per_account_from_client,
+            ThrottleKey::Account(_) => self.max_failures_per_account,
+            ThrottleKey::Hashes(_) => self.max_hashes_per_client,
+            ThrottleKey::Refreshes(_) => self.max_refreshes_per_session,
+        }
+        .max(1)
+    }
 }
 
 impl Default for ThrottleSettings {
@@ -90,16 +106,7 @@ impl InMemoryLoginThrottle {
     }
 
     fn limit(&self, key: &ThrottleKey) -> usize {
-        match key {
-            ThrottleKey::Client(_) => self.settings.max_failures_per_client,
-            ThrottleKey::AccountFromClient(..) => {
-                self.settings.max_failures_per_account_from_client
-            }
-            ThrottleKey::Account(_) => self.settings.max_failures_per_account,
-            ThrottleKey::Hashes(_) => self.settings.max_hashes_per_client,
-            ThrottleKey::Refreshes(_) => self.settings.max_refreshes_per_session,
-        }
-        .max(1)
+        self.settings.limit(key)
     }
 
     /// How long until `key` is below its limit at `now`; `None` when it is already.
@@ -115,8 +122,20 @@ impl InMemoryLoginThrottle {
     }
 }
 
+#[async_trait]
 impl LoginThrottle for InMemoryLoginThrottle {
-    fn admit(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled> {
+    async fn admit(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled> {
+        self.try_admit(keys, now)
+    }
+
+    async fn succeeded(&self, keys: &[ThrottleKey], admitted_at: DateTime<Utc>) {
+        self.settle(keys, admitted_at);
+    }
+}
+
+impl InMemoryLoginThrottle {
+    /// [`LoginThrottle::admit`], without waiting for anything.
+    pub fn try_admit(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Throttled> {
         let _admission = self
             .admission
             .lock()
@@ -141,7 +160,8 @@ impl LoginThrottle for InMemoryLoginThrottle {
         Ok(())
     }
 
-    fn succeeded(&self, keys: &[ThrottleKey], admitted_at: DateTime<Utc>) {
+    /// [`LoginThrottle::succeeded`], without waiting for anything.
+    pub fn settle(&self, keys: &[ThrottleKey], admitted_at: DateTime<Utc>) {
         let _admission = self
             .admission
             .lock()
@@ -214,33 +234,35 @@ mod tests {
         let one = [ThrottleKey::Refreshes("01SESSIONA".to_owned())];
         let other = [ThrottleKey::Refreshes("01SESSIONB".to_owned())];
         for second in 0..3 {
-            throttle.admit(&one, at(second)).expect("admitted");
-            throttle.succeeded(&one, at(second));
+            throttle.try_admit(&one, at(second)).expect("admitted");
+            throttle.settle(&one, at(second));
         }
-        assert!(throttle.admit(&one, at(3)).is_err());
+        assert!(throttle.try_admit(&one, at(3)).is_err());
         throttle
-            .admit(&other, at(3))
+            .try_admit(&other, at(3))
             .expect("another session has its own budget");
-        throttle.admit(&one, at(61)).expect("the window moved on");
+        throttle
+            .try_admit(&one, at(61))
+            .expect("the window moved on");
     }
 
     #[test]
     fn an_account_is_throttled_for_one_client_until_the_window_slides_on() {
         let throttle = throttle();
         let keys = login("ada@example.com", CLIENT);
-        assert_eq!(throttle.admit(&keys, at(0)), Ok(()));
-        assert_eq!(throttle.admit(&keys, at(10)), Ok(()));
+        assert_eq!(throttle.try_admit(&keys, at(0)), Ok(()));
+        assert_eq!(throttle.try_admit(&keys, at(10)), Ok(()));
 
-        assert_eq!(throttle.admit(&keys, at(11)), waits(49));
-        assert_eq!(throttle.admit(&keys, at(59)), waits(1));
+        assert_eq!(throttle.try_admit(&keys, at(11)), waits(49));
+        assert_eq!(throttle.try_admit(&keys, at(59)), waits(1));
         assert_eq!(
-            throttle.admit(&keys, at(60)),
+            throttle.try_admit(&keys, at(60)),
             Ok(()),
             "the first left the window"
         );
         // The owner, from elsewhere, still gets in.
         assert_eq!(
-            throttle.admit(&login("ada@example.com", OTHER), at(61)),
+            throttle.try_admit(&login("ada@example.com", OTHER), at(61)),
             Ok(())
         );
     }
@@ -252,12 +274,12 @@ mod tests {
             let client = IpAddr::V4(Ipv4Addr::new(203, 0, 113, last));
             let when = at(i64::try_from(i).expect("small"));
             assert_eq!(
-                throttle.admit(&login("ada@example.com", client), when),
+                throttle.try_admit(&login("ada@example.com", client), when),
                 Ok(())
             );
         }
         assert_eq!(
-            throttle.admit(&login("ada@example.com", OTHER), at(5)),
+            throttle.try_admit(&login("ada@example.com", OTHER), at(5)),
             waits(55)
         );
     }
@@ -267,23 +289,23 @@ mod tests {
         let throttle = throttle();
         for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
             let when = at(i64::try_from(i).expect("small"));
-            assert_eq!(throttle.admit(&login(name, CLIENT), when), Ok(()));
+            assert_eq!(throttle.try_admit(&login(name, CLIENT), when), Ok(()));
         }
-        assert_eq!(throttle.admit(&login("e", CLIENT), at(5)), waits(55));
+        assert_eq!(throttle.try_admit(&login("e", CLIENT), at(5)), waits(55));
     }
 
     #[test]
     fn success_takes_its_attempt_back_and_clears_the_account_but_hashes_still_count() {
         let throttle = throttle();
         let keys = login("ada@example.com", CLIENT);
-        assert_eq!(throttle.admit(&keys, at(0)), Ok(()));
-        throttle.succeeded(&keys, at(0));
+        assert_eq!(throttle.try_admit(&keys, at(0)), Ok(()));
+        throttle.settle(&keys, at(0));
         for second in 1..=5 {
-            assert_eq!(throttle.admit(&keys, at(second)), Ok(()), "{second}");
-            throttle.succeeded(&keys, at(second));
+            assert_eq!(throttle.try_admit(&keys, at(second)), Ok(()), "{second}");
+            throttle.settle(&keys, at(second));
         }
         // Six hashes within the window: the seventh waits, success or not.
-        assert_eq!(throttle.admit(&keys, at(6)), waits(54));
+        assert_eq!(throttle.try_admit(&keys, at(6)), waits(54));
     }
 
     /// The owner's success clears their own address's failures for the account, not the
@@ -295,20 +317,20 @@ mod tests {
         for (i, attacker) in attackers.iter().enumerate() {
             let when = at(i64::try_from(i).expect("small"));
             assert_eq!(
-                throttle.admit(&login("ada@example.com", *attacker), when),
+                throttle.try_admit(&login("ada@example.com", *attacker), when),
                 Ok(())
             );
         }
         let owner = login("ada@example.com", OTHER);
-        assert_eq!(throttle.admit(&owner, at(3)), Ok(()));
-        throttle.succeeded(&owner, at(3));
+        assert_eq!(throttle.try_admit(&owner, at(3)), Ok(()));
+        throttle.settle(&owner, at(3));
         let third = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 3));
         assert_eq!(
-            throttle.admit(&login("ada@example.com", third), at(4)),
+            throttle.try_admit(&login("ada@example.com", third), at(4)),
             Ok(())
         );
         assert_eq!(
-            throttle.admit(&login("ada@example.com", CLIENT), at(5)),
+            throttle.try_admit(&login("ada@example.com", CLIENT), at(5)),
             waits(55),
             "three failures from elsewhere reach the account-wide limit"
         );
@@ -326,7 +348,7 @@ mod tests {
                     scope.spawn(move || {
                         usize::from(
                             throttle
-                                .admit(&login("ada@example.com", CLIENT), at(0))
+                                .try_admit(&login("ada@example.com", CLIENT), at(0))
                                 .is_ok(),
                         )
                     })
@@ -344,7 +366,7 @@ mod tests {
         for i in 0..5_000_u32 {
             let account = format!("guess-{i}@example.com");
             let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
-            let _ = throttle.admit(&login(&account, client), at(0));
+            let _ = throttle.try_admit(&login(&account, client), at(0));
         }
         throttle.attempts.run_pending_tasks();
         assert!(
