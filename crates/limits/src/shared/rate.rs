@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use redis::Script;
 use roster_domain::ports::{Quota, RateDecision, RateLimiter, window_of};
 
-use super::RedisStore;
+use super::store::RedisStore;
 use crate::rate::InMemoryRateLimiter;
 
 /// KEYS: the window's counter. ARGV: how long it must live (ms). Returns the count.

@@ -11,7 +11,7 @@ use roster_domain::ports::{LoginThrottle, ThrottleKey, Throttled};
 use sha2::{Digest as _, Sha256};
 use ulid::Ulid;
 
-use super::RedisStore;
+use super::store::RedisStore;
 use crate::throttle::{InMemoryLoginThrottle, ThrottleSettings};
 
 /// KEYS: the attempt's keys. ARGV: now (ms), window (ms), a unique member, then the
