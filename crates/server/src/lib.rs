@@ -4,6 +4,7 @@
 pub mod auth_config;
 pub mod config;
 pub mod limits_config;
+pub mod redact;
 pub mod relay;
 pub mod startup;
 

@@ -12,7 +12,7 @@ use roster_limits::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::redact_url;
+use crate::redact::redact_url;
 
 /// Where the login throttle and the rate limits count, and the quotas.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use roster_domain::{Actor, Email, NewUser, Password, Role, Status, UserName};
 use roster_persistence::Database;
-use roster_server::{Application, Settings, config::redact_url};
+use roster_server::{Application, Settings, redact::redact_url};
 use roster_telemetry::Telemetry;
 
 /// Roster: a user-management REST service.
