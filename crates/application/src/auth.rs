@@ -5,8 +5,8 @@ use std::{net::IpAddr, time::Duration};
 
 use anyhow::anyhow;
 use roster_domain::{
-    Actor, Email, NewUser, Password, Role, Session, SessionEnd, SessionPolicy, Standing, Status,
-    TokenId, User,
+    Actor, Email, LoginAttempt, NewUser, Password, Role, Session, SessionEnd, SessionPolicy,
+    Standing, Status, TokenId, User,
     ports::{
         AuthenticationError, HashError, LoginOutcome, PasswordCheck, RepositoryError,
         RevocationScope, ThrottleKey, Throttled,
@@ -19,6 +19,10 @@ mod grant;
 mod sessions;
 
 pub use grant::Grant;
+
+/// How long the audit log's entry for failed logins of one account from one client
+/// stays open: later failures start a new entry.
+pub(crate) const FAILED_LOGINS_WINDOW: Duration = Duration::from_secs(3600);
 
 /// Why a login failed. Wrong password, unknown e-mail, disabled account and an
 /// account without a password are one and the same to the caller.
@@ -167,8 +171,19 @@ impl AuthService {
             self.ports.hasher.verify_dummy(password).await?;
             None
         };
-        // A failure was counted when the attempt was admitted.
+        let attempt = LoginAttempt {
+            account: user.as_ref().map(|user| user.id),
+            client: client.to_string(),
+            at: now,
+            provenance: self.ports.context.provenance(),
+        };
+        // A failure was counted by the throttle when the attempt was admitted; the
+        // audit log counts it in its account's and client's entry.
         let Some((user, outdated)) = verdict else {
+            self.ports
+                .audit
+                .failed_login(&attempt, FAILED_LOGINS_WINDOW)
+                .await?;
             return Err(LoginError::InvalidCredentials);
         };
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
@@ -179,7 +194,7 @@ impl AuthService {
         };
         self.ports
             .users
-            .record_login(user.id, now, rehashed)
+            .record_login(user.id, &attempt, rehashed)
             .await?;
         let access = self
             .ports

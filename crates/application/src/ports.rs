@@ -2,9 +2,13 @@
 
 use std::sync::Arc;
 
-use roster_domain::ports::{
-    Authorizer, BusinessMetrics, Clock, LoginThrottle, PasswordHasher, RevocationStore,
-    SessionStore, TokenAuthority, UserRepository,
+use chrono::{DateTime, Utc};
+use roster_domain::{
+    Actor, ChangeRecord, UserChange,
+    ports::{
+        AuditLog, Authorizer, BusinessMetrics, Clock, LoginThrottle, PasswordHasher,
+        RequestContext, RevocationStore, SessionStore, TokenAuthority, UserRepository,
+    },
 };
 
 /// Every port the use cases use, as shared trait objects.
@@ -19,6 +23,21 @@ pub struct Ports {
     pub tokens: Arc<dyn TokenAuthority>,
     pub throttle: Arc<dyn LoginThrottle>,
     pub metrics: Arc<dyn BusinessMetrics>,
+    pub audit: Arc<dyn AuditLog>,
+    /// The request being served, which the audit log names.
+    pub context: Arc<dyn RequestContext>,
+}
+
+impl Ports {
+    /// The record of a change that `actor` makes at `at`, from the current request.
+    pub(crate) fn record(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        changes: Vec<UserChange>,
+    ) -> ChangeRecord {
+        ChangeRecord::new(actor, at, changes).from_request(self.context.provenance())
+    }
 }
 
 impl std::fmt::Debug for Ports {

@@ -7,9 +7,9 @@ use roster_domain::{
     ChangeRecord, Email, NewUser, Password, PasswordHash, RefreshDigest, Role, SessionPolicy,
     Status, TokenRevocation, User, UserChange, UserEventKind, UserId, UserName,
     ports::{
-        LoginOutcome, MockAuthorizer, MockBusinessMetrics, MockClock, MockLoginThrottle,
-        MockPasswordHasher, MockRevocationStore, MockSessionStore, MockTokenAuthority,
-        MockUserRepository, RevocationScope, ThrottleKey,
+        LoginOutcome, MockAuditLog, MockAuthorizer, MockBusinessMetrics, MockClock,
+        MockLoginThrottle, MockPasswordHasher, MockRevocationStore, MockSessionStore,
+        MockTokenAuthority, MockUserRepository, RevocationScope, ThrottleKey,
     },
 };
 
@@ -65,6 +65,7 @@ pub(crate) struct Mocks {
     pub tokens: MockTokenAuthority,
     pub throttle: MockLoginThrottle,
     pub metrics: MockBusinessMetrics,
+    pub audit: MockAuditLog,
     /// What the use cases counted, in order.
     pub counted: Arc<Mutex<Vec<Counted>>>,
 }
@@ -120,6 +121,7 @@ impl Mocks {
             tokens,
             throttle: MockLoginThrottle::new(),
             metrics,
+            audit: MockAuditLog::new(),
             counted,
         }
     }
@@ -134,7 +136,9 @@ impl Mocks {
                 mockall::predicate::eq(at(NOW)),
                 mockall::predicate::eq(at(NOW) + chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES)),
                 mockall::predicate::function(|record: &ChangeRecord| {
-                    record.changes == [UserChange::TokensRevoked] && record.at == at(NOW)
+                    record.changes == [UserChange::TokensRevoked]
+                        && record.at == at(NOW)
+                        && record.provenance.request_id.as_deref() == Some(REQUEST_ID)
                 }),
             )
             .times(1)
@@ -187,6 +191,23 @@ impl Mocks {
             tokens: Arc::new(self.tokens),
             throttle: Arc::new(self.throttle),
             metrics: Arc::new(self.metrics),
+            audit: Arc::new(self.audit),
+            context: Arc::new(InRequest),
+        }
+    }
+}
+
+/// The request id every use case in tests serves.
+pub(crate) const REQUEST_ID: &str = "01TESTREQUEST";
+
+/// Every use case in tests runs in request [`REQUEST_ID`], trace `0af7…`.
+struct InRequest;
+
+impl roster_domain::ports::RequestContext for InRequest {
+    fn provenance(&self) -> roster_domain::Provenance {
+        roster_domain::Provenance {
+            request_id: Some(REQUEST_ID.to_owned()),
+            trace_id: Some("0af7651916cd43dd8448eb211c80319c".to_owned()),
         }
     }
 }

@@ -122,7 +122,7 @@ const REPLACE_ATTEMPTS: usize = 3;
 /// whether the acting principal may do it.
 #[derive(Debug, Clone)]
 pub struct UserService {
-    ports: Ports,
+    pub(crate) ports: Ports,
     policy: PasswordPolicy,
 }
 
@@ -157,7 +157,7 @@ impl UserService {
         let now = self.ports.clock.now();
         let user = User::create(UserId::generate(), new, now).with_password(hash, now);
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
-        let record = ChangeRecord::new(actor, now, vec![UserChange::Created]);
+        let record = self.ports.record(actor, now, vec![UserChange::Created]);
         self.ports
             .users
             .insert(&user, &record)
@@ -286,11 +286,7 @@ impl UserService {
                 self.authorize(actor, Operation::Admin, Resource::User(id))?;
             }
             let now = self.ports.clock.now();
-            // Disabling revokes the user's tokens, in the same transaction.
-            let revoke = (current.status != Status::Disabled
-                && replacement.status == Status::Disabled)
-                .then(|| self.revocation(now));
-            let record = replacement_record(actor, &current, &replacement, revoke.is_some(), now);
+            let (revoke, record) = self.replacement_record(actor, &current, &replacement, now);
             let was_active_admin = current.is_active_admin();
             let changed = current.replaced(replacement, now);
             let written = if was_active_admin && !changed.is_active_admin() {
@@ -344,7 +340,7 @@ impl UserService {
         self.authorize(actor, Operation::Delete, Resource::User(id))?;
         let now = self.ports.clock.now();
         let revoke = self.revocation(now);
-        let record = ChangeRecord::new(actor, now, vec![UserChange::Deleted]);
+        let record = self.ports.record(actor, now, vec![UserChange::Deleted]);
         self.ports
             .users
             .delete(id, if_version, revoke, &record)
@@ -371,7 +367,9 @@ impl UserService {
         before: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let revocation = self.revocation(before);
-        let record = ChangeRecord::new(actor, before, vec![UserChange::TokensRevoked]);
+        let record = self
+            .ports
+            .record(actor, before, vec![UserChange::TokensRevoked]);
         self.ports
             .revocations
             .revoke_all(id, revocation.before, revocation.until, &record)
@@ -382,27 +380,30 @@ impl UserService {
 
     /// Every token issued until `before`: none outlives its issue by more than the
     /// lifetime, so the revocation is kept that long.
+    /// What replacing `current` revokes (disabling revokes the user's tokens, in the
+    /// same transaction) and its record: what changed, and the revocation if any.
+    fn replacement_record(
+        &self,
+        actor: &Actor,
+        current: &User,
+        replacement: &UserReplacement,
+        now: DateTime<Utc>,
+    ) -> (Option<TokenRevocation>, ChangeRecord) {
+        let revoke = (current.status != Status::Disabled && replacement.status == Status::Disabled)
+            .then(|| self.revocation(now));
+        let mut changes = UserChange::of_replacement(current, replacement);
+        if revoke.is_some() {
+            changes.push(UserChange::TokensRevoked);
+        }
+        (revoke, self.ports.record(actor, now, changes))
+    }
+
     fn revocation(&self, before: DateTime<Utc>) -> TokenRevocation {
         TokenRevocation {
             before,
             until: before + self.ports.tokens.lifetime(),
         }
     }
-}
-
-/// The events of replacing `current`: what changed, and the revocation if any.
-fn replacement_record(
-    actor: &Actor,
-    current: &User,
-    replacement: &UserReplacement,
-    revoked: bool,
-    now: DateTime<Utc>,
-) -> ChangeRecord {
-    let mut events = UserChange::of_replacement(current, replacement);
-    if revoked {
-        events.push(UserChange::TokensRevoked);
-    }
-    ChangeRecord::new(actor, now, events)
 }
 
 #[cfg(test)]

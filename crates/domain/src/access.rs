@@ -132,6 +132,8 @@ pub enum Resource {
     Users,
     /// One user, who owns their own record.
     User(UserId),
+    /// The audit log (administrators only).
+    Audit,
 }
 
 /// One decision to make.

@@ -8,6 +8,7 @@ use ulid::Ulid;
 
 use crate::{
     actor::Actor,
+    audit::{AuditAction, Provenance},
     user::{Role, Status, User, UserId, UserReplacement},
 };
 
@@ -171,6 +172,8 @@ pub struct ChangeRecord {
     pub actor: String,
     pub at: DateTime<Utc>,
     pub changes: Vec<UserChange>,
+    /// The request the change came from, for the audit log.
+    pub provenance: Provenance,
 }
 
 impl ChangeRecord {
@@ -179,7 +182,44 @@ impl ChangeRecord {
             actor: actor.label(),
             at,
             changes,
+            provenance: Provenance::default(),
         }
+    }
+
+    /// The record, made by the request `provenance` names.
+    #[must_use]
+    pub fn from_request(self, provenance: Provenance) -> Self {
+        Self { provenance, ..self }
+    }
+
+    /// The action the audit log records for this change: its first change's (a
+    /// password change also revokes tokens, a disabling is an update).
+    pub fn action(&self) -> AuditAction {
+        match self.changes.first() {
+            Some(UserChange::Created) => AuditAction::UserCreated,
+            Some(UserChange::PasswordChanged) => AuditAction::UserPasswordChanged,
+            Some(UserChange::TokensRevoked) => AuditAction::UserTokensRevoked,
+            Some(UserChange::Deleted) => AuditAction::UserDeleted,
+            Some(
+                UserChange::Updated { .. }
+                | UserChange::RoleChanged { .. }
+                | UserChange::StatusChanged { .. },
+            )
+            | None => AuditAction::UserUpdated,
+        }
+    }
+
+    /// The names of the fields the change set (never their values).
+    pub fn fields(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .find_map(|change| match change {
+                UserChange::Updated { fields } => {
+                    Some(fields.iter().map(|f| f.as_str().to_owned()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
     }
 
     /// The events of this record for the user at `version` (the version the write

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod audit;
 pub mod events;
 pub mod page;
 pub mod ports;
@@ -18,6 +19,10 @@ pub use access::{
     TokenRevocation,
 };
 pub use actor::Actor;
+pub use audit::{
+    AuditAction, AuditEntry, AuditFilter, AuditId, AuditIdError, AuditOutcome, AuditQuery,
+    LoginAttempt, Principal, PrincipalError, Provenance, UnknownAuditAction,
+};
 pub use events::{ChangeRecord, EventId, UserChange, UserEvent, UserEventKind, UserField};
 pub use page::{
     Cursor, CursorError, EmailDomain, EmailDomainError, EmailLookup, EmailLookupError,

@@ -24,6 +24,35 @@ pub(crate) enum StatusName {
     Disabled,
 }
 
+/// An action the audit log records: changes to users, and logins.
+#[derive(Debug, Serialize, ToSchema)]
+#[expect(dead_code, reason = "describes values that travel as text")]
+pub(crate) enum AuditActionName {
+    #[serde(rename = "user.created")]
+    UserCreated,
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+    #[serde(rename = "user.password_changed")]
+    UserPasswordChanged,
+    #[serde(rename = "user.tokens_revoked")]
+    UserTokensRevoked,
+    #[serde(rename = "user.deleted")]
+    UserDeleted,
+    #[serde(rename = "auth.login_succeeded")]
+    LoginSucceeded,
+    #[serde(rename = "auth.login_failed")]
+    LoginFailed,
+}
+
+/// How an audited action ended.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "describes values that travel as text")]
+pub(crate) enum AuditOutcomeName {
+    Success,
+    Failure,
+}
+
 /// A listing's order; `-` for descending. Ties are broken by id.
 #[derive(Debug, Serialize, ToSchema)]
 #[expect(dead_code, reason = "describes values that travel as text")]

@@ -7,6 +7,7 @@
 //! and preconditions, shared OpenAPI components. Handlers parse, call one use case and
 //! map the result. Everything actix-specific stays in this crate.
 
+mod audit;
 mod auth;
 mod body;
 mod caller;
@@ -18,8 +19,10 @@ mod idempotency;
 mod middleware;
 mod observability;
 mod openapi;
+mod parameters;
 mod probes;
 mod problem;
+mod provenance;
 mod rate_limit;
 mod routing;
 mod server;
@@ -34,6 +37,7 @@ pub use idempotency::Idempotency;
 pub use observability::{MetricsText, Observability};
 pub use openapi::{document as openapi_document, document_text as openapi_text};
 pub use probes::Readiness;
+pub use provenance::TaskRequestContext;
 pub use rate_limit::RateLimits;
 pub use server::{ApiState, build_metrics_server, build_server};
 pub use settings::{ApiSettings, ServerSettings};

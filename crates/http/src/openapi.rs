@@ -17,8 +17,8 @@ use utoipa::{
 };
 
 use crate::{
-    auth,
-    components::{RoleName, SortName, StatusName},
+    audit, auth,
+    components::{AuditActionName, AuditOutcomeName, RoleName, SortName, StatusName},
     error::FieldError,
     observability, probes,
     problem::Problem,
@@ -67,6 +67,7 @@ fn described() -> openapi::OpenApi {
     let mut api = ApiDoc::openapi();
     api.merge(auth::AuthApi::openapi());
     api.merge(users::UsersApi::openapi());
+    api.merge(audit::AuditApi::openapi());
     Security.modify(&mut api);
     CommonResponses.modify(&mut api);
     api
@@ -165,10 +166,19 @@ fn regex_escape(c: char) -> String {
         license(name = "MIT OR Apache-2.0"),
     ),
     paths(probes::health, probes::ready, observability::metrics, serve),
-    components(schemas(Problem, FieldError, RoleName, StatusName, SortName)),
+    components(schemas(
+        Problem,
+        FieldError,
+        RoleName,
+        StatusName,
+        SortName,
+        AuditActionName,
+        AuditOutcomeName
+    )),
     tags(
         (name = "auth", description = "Tokens and registration"),
         (name = "users", description = "Users"),
+        (name = "audit", description = "Who did what, to whom, when (administrators)"),
         (name = "probes", description = "Liveness and readiness"),
         (name = "meta", description = "This description"),
     ),

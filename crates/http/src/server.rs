@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
-    auth,
+    audit, auth,
     body::BodyLimit,
     caller::TrustedProxies,
     connection::{ShutdownSignal, TimedConnection},
@@ -28,6 +28,7 @@ use crate::{
     observability::{self, MetricsText, Observability},
     openapi::{self, OpenApiDocument},
     probes::{self, Readiness},
+    provenance,
     rate_limit::{RateLimits, rate_limit},
     routing::resource,
     settings::{ApiSettings, ServerSettings},
@@ -81,6 +82,7 @@ pub fn build_server(
             .wrap(from_fn(identity_bodies_only))
             .wrap(from_fn(deadline))
             .wrap(from_fn(guard))
+            .wrap(from_fn(provenance::scope))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(users.clone())
             .app_data(auth.clone())
@@ -208,7 +210,8 @@ fn routes(config: &mut ServiceConfig) {
             web::scope("/api/v1")
                 .wrap(from_fn(rate_limit))
                 .configure(auth::configure)
-                .configure(users::configure),
+                .configure(users::configure)
+                .configure(audit::configure),
         );
 }
 

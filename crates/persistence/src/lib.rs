@@ -8,6 +8,7 @@
 //! never on the async executor ([`Database`]). Row structs are private and mapped
 //! explicitly to domain types.
 
+mod audit;
 mod backend;
 mod cache;
 mod connection;
@@ -26,6 +27,7 @@ mod settings;
 pub mod testing;
 mod users;
 
+pub use audit::DieselAuditLog;
 pub use backend::Backend;
 pub use cache::CacheSettings;
 #[cfg(feature = "testing")]

@@ -126,6 +126,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    use crate::instant::Instant;
+
+    audit_log (id) {
+        id -> Text,
+        at -> Instant,
+        last_at -> Instant,
+        attempts -> BigInt,
+        actor -> Text,
+        action -> Text,
+        target -> Nullable<Text>,
+        client -> Nullable<Text>,
+        outcome -> Text,
+        request_id -> Nullable<Text>,
+        trace_id -> Nullable<Text>,
+        fields -> Text,
+    }
+}
+
 diesel::define_sql_function! {
     /// SQL's `lower`, as in the unique index `users_email_unique`, which it lets
     /// look-ups by e-mail use. SQLite's own folds ASCII only; every SQLite connection

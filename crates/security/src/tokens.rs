@@ -266,6 +266,7 @@ fn evaluate(
     let (kind, owner) = match request.resource {
         Resource::Users => ("users", String::new()),
         Resource::User(id) => ("user", id.to_string()),
+        Resource::Audit => ("audit", String::new()),
     };
     let built = authorizer!(
         r#"

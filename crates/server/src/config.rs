@@ -4,6 +4,7 @@
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::Context as _;
@@ -33,6 +34,36 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub events: EventsSettings,
     pub limits: LimitsSettings,
+    pub audit: AuditSettings,
+}
+
+/// `audit`: how long the audit log keeps its entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Entries older than this are removed (every ten minutes, in bounded steps).
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            // humantime's `1year`: 365.25 days.
+            retention: Duration::from_secs(31_557_600),
+        }
+    }
+}
+
+impl AuditSettings {
+    fn validate(self) -> Result<(), String> {
+        // Failed logins are counted per hour: a shorter retention would trim open
+        // entries.
+        if self.retention < Duration::from_secs(60 * 60) {
+            return Err("audit.retention must be at least 1h".to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl Settings {
@@ -123,6 +154,7 @@ impl Settings {
         self.log.validate()?;
         self.events.validate()?;
         self.limits.validate()?;
+        self.audit.validate()?;
         self.telemetry.validate()
     }
 

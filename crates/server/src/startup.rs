@@ -3,23 +3,24 @@
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use opentelemetry::metrics::{Meter, MeterProvider as _, noop::NoopMeterProvider};
 use roster_application::{AuthService, Ports, UserService};
 use roster_domain::{
     Email, NewUser, Password, PasswordPolicy, Role, Status, UserName,
     ports::{
-        Clock as _, HealthCheck, IdempotencyStore as _, LoginThrottle, RevocationStore as _,
-        SessionStore as _, SystemClock,
+        AuditLog as _, Clock as _, HealthCheck, IdempotencyStore as _, LoginThrottle, NoRequest,
+        RepositoryError, RequestContext, RevocationStore as _, SessionStore as _, SystemClock,
     },
 };
 use roster_http::{
-    ApiState, Idempotency, MetricsText, Observability, Readiness, Server, TrustedProxies,
-    build_metrics_server, build_server,
+    ApiState, Idempotency, MetricsText, Observability, Readiness, Server, TaskRequestContext,
+    TrustedProxies, build_metrics_server, build_server,
 };
 use roster_limits::InMemoryLoginThrottle;
 use roster_persistence::{
-    Database, DatabaseReachable, DieselIdempotencyStore, DieselRevocationStore, DieselSessionStore,
-    DieselUserRepository, MigrationsApplied,
+    Database, DatabaseReachable, DieselAuditLog, DieselIdempotencyStore, DieselRevocationStore,
+    DieselSessionStore, DieselUserRepository, MigrationsApplied,
 };
 use roster_security::{Argon2Hasher, BiscuitAuthority};
 use roster_telemetry::{Metrics, OpenTelemetryBusinessMetrics};
@@ -38,9 +39,7 @@ pub struct Application {
     readiness: Readiness,
     shutdown: ShutdownTrigger,
     shutdown_delay: Duration,
-    revocations: Arc<DieselRevocationStore>,
-    sessions: Arc<DieselSessionStore>,
-    idempotency: Arc<DieselIdempotencyStore>,
+    housekeeping: Housekeeping,
     relay: Relay,
 }
 
@@ -91,7 +90,13 @@ impl Application {
         let meter = metrics.meter();
         let database = open_database(settings, &meter).await?;
         let limits = Limits::build(&settings.limits, &settings.auth.throttle, &meter)?;
-        let services = Services::build(settings, &database, &meter, limits.throttle.clone())?;
+        let services = Services::build(
+            settings,
+            &database,
+            &meter,
+            limits.throttle.clone(),
+            Arc::new(TaskRequestContext),
+        )?;
         if let Some(admin) = &settings.auth.bootstrap_admin {
             bootstrap_admin(&services.auth, admin).await?;
         }
@@ -119,7 +124,7 @@ impl Application {
             readiness: readiness.clone(),
             trusted_proxies: TrustedProxies(settings.server.trusted_proxies.clone()),
             api: settings.api,
-            idempotency: Idempotency::new(services.idempotency.clone()),
+            idempotency: Idempotency::new(services.housekeeping.idempotency.clone()),
             password_policy: PasswordPolicy::new(settings.auth.password_min_length),
             rate_limits: limits.quotas,
             observability: Observability::new(
@@ -140,9 +145,7 @@ impl Application {
             readiness,
             shutdown: ShutdownTrigger::default(),
             shutdown_delay: settings.server.shutdown_delay,
-            revocations: services.revocations,
-            sessions: services.sessions,
-            idempotency: services.idempotency,
+            housekeeping: services.housekeeping,
             relay,
         })
     }
@@ -176,9 +179,7 @@ impl Application {
             readiness,
             shutdown,
             shutdown_delay,
-            revocations,
-            sessions,
-            idempotency,
+            housekeeping,
             relay,
             ..
         } = self;
@@ -209,7 +210,7 @@ impl Application {
                 tracing::warn!(%error, "the metrics shutdown task failed");
             }
         };
-        let purging = tokio::spawn(purge_expired(revocations, sessions, idempotency));
+        let purging = tokio::spawn(housekeeping.run());
         tokio::select! {
             result = &mut server => {
                 purging.abort();
@@ -281,22 +282,23 @@ async fn open_database(settings: &Settings, meter: &Meter) -> anyhow::Result<Dat
 struct Services {
     users: UserService,
     auth: AuthService,
-    revocations: Arc<DieselRevocationStore>,
-    sessions: Arc<DieselSessionStore>,
-    idempotency: Arc<DieselIdempotencyStore>,
+    housekeeping: Housekeeping,
 }
 
 impl Services {
+    /// `context` names the request a use case serves, for the audit log.
     fn build(
         settings: &Settings,
         database: &Database,
         meter: &Meter,
         throttle: Arc<dyn LoginThrottle>,
+        context: Arc<dyn RequestContext>,
     ) -> anyhow::Result<Self> {
         let keys = settings.auth.signing_keys()?;
         let authority = Arc::new(BiscuitAuthority::new(keys, settings.auth.token_lifetime)?);
         let revocations = Arc::new(DieselRevocationStore::new(database.clone()));
         let sessions = Arc::new(DieselSessionStore::new(database.clone()));
+        let audit = Arc::new(DieselAuditLog::new(database.clone()));
         let ports = Ports {
             users: Arc::new(DieselUserRepository::new(database.clone())),
             clock: Arc::new(SystemClock),
@@ -307,6 +309,8 @@ impl Services {
             tokens: authority,
             throttle,
             metrics: Arc::new(OpenTelemetryBusinessMetrics::new(meter)),
+            audit: audit.clone(),
+            context,
         };
         let users = UserService::new(
             ports.clone(),
@@ -321,9 +325,13 @@ impl Services {
         Ok(Self {
             users,
             auth,
-            revocations,
-            sessions,
-            idempotency: Arc::new(DieselIdempotencyStore::new(database.clone())),
+            housekeeping: Housekeeping {
+                revocations,
+                sessions,
+                idempotency: Arc::new(DieselIdempotencyStore::new(database.clone())),
+                audit,
+                audit_retention: settings.audit.retention,
+            },
         })
     }
 }
@@ -339,7 +347,8 @@ pub async fn admin_users(settings: &Settings) -> anyhow::Result<UserService> {
     let meter = NoopMeterProvider::new().meter("roster");
     // The command line logs nobody in: its throttle never counts.
     let throttle = Arc::new(InMemoryLoginThrottle::new(settings.auth.throttle.clone())?);
-    Ok(Services::build(settings, &database, &meter, throttle)?.users)
+    // Its changes are audited as the system's, from no request.
+    Ok(Services::build(settings, &database, &meter, throttle, Arc::new(NoRequest))?.users)
 }
 
 /// Creates the configured administrator when no user exists yet.
@@ -367,30 +376,48 @@ async fn bootstrap_admin(
     Ok(())
 }
 
-/// Every ten minutes, forgets revocations that no longer matter, sessions that are
-/// over and expired idempotency records.
-async fn purge_expired(
+/// The stores that forget what no longer matters, and how long the audit log keeps
+/// its entries.
+struct Housekeeping {
     revocations: Arc<DieselRevocationStore>,
     sessions: Arc<DieselSessionStore>,
     idempotency: Arc<DieselIdempotencyStore>,
-) {
-    let mut every = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        every.tick().await;
-        match revocations.purge_expired(SystemClock.now()).await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "expired revocations purged"),
-            Err(error) => tracing::warn!(%error, "cannot purge expired revocations"),
+    audit: Arc<DieselAuditLog>,
+    audit_retention: Duration,
+}
+
+impl Housekeeping {
+    /// Every ten minutes, forgets revocations that no longer matter, sessions that are
+    /// over, expired idempotency records and audit entries past their retention.
+    async fn run(self) {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            let now = SystemClock.now();
+            report(
+                "expired revocations",
+                self.revocations.purge_expired(now).await,
+            );
+            report("ended and expired sessions", self.sessions.purge(now).await);
+            report(
+                "expired idempotency records",
+                self.idempotency.purge_expired(now).await,
+            );
+            let horizon = chrono::Duration::from_std(self.audit_retention)
+                .map_or(DateTime::<Utc>::MIN_UTC, |retention| now - retention);
+            report(
+                "audit entries past their retention",
+                self.audit.trim(horizon).await,
+            );
         }
-        match sessions.purge(SystemClock.now()).await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "ended and expired sessions purged"),
-            Err(error) => tracing::warn!(%error, "cannot purge ended sessions"),
-        }
-        match idempotency.purge_expired(SystemClock.now()).await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "expired idempotency records purged"),
-            Err(error) => tracing::warn!(%error, "cannot purge expired idempotency records"),
-        }
+    }
+}
+
+/// Logs what a purge removed, or why it could not.
+fn report(what: &'static str, purged: Result<usize, RepositoryError>) {
+    match purged {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, what, "purged"),
+        Err(error) => tracing::warn!(%error, what, "cannot purge"),
     }
 }

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use roster_domain::{
-    Actor, ChangeRecord, Operation, Password, Resource, Role, UserChange, UserId,
+    Actor, Operation, Password, Resource, Role, UserChange, UserId,
     ports::{PasswordCheck, RevocationScope, ThrottleKey, UpdateUserError},
 };
 
@@ -60,7 +60,7 @@ impl UserService {
             self.ports.throttle.succeeded(&keys, now).await;
         }
         let hash = self.ports.hasher.hash(&new).await?;
-        let record = ChangeRecord::new(
+        let record = self.ports.record(
             actor,
             now,
             vec![UserChange::PasswordChanged, UserChange::TokensRevoked],

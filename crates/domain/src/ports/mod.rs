@@ -3,6 +3,7 @@
 //! Each is `Send + Sync` and used as `Arc<dyn Port>`. With the `mocks` feature (and in
 //! this crate's tests) mockall generates a `Mock…` type for each.
 
+mod audit;
 mod clock;
 mod events;
 mod health;
@@ -16,6 +17,7 @@ mod throttle;
 mod tokens;
 mod users;
 
+pub use audit::{AuditLog, NoRequest, RequestContext};
 pub use clock::{Clock, SystemClock};
 pub use events::{Backlog, EventOutbox, EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
@@ -31,6 +33,8 @@ pub use users::{
     DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository,
 };
 
+#[cfg(any(test, feature = "mocks"))]
+pub use audit::{MockAuditLog, MockRequestContext};
 #[cfg(any(test, feature = "mocks"))]
 pub use clock::MockClock;
 #[cfg(any(test, feature = "mocks"))]

@@ -2,10 +2,9 @@
 
 use async_trait::async_trait;
 
-use chrono::{DateTime, Utc};
-
 use crate::{
     access::TokenRevocation,
+    audit::LoginAttempt,
     events::ChangeRecord,
     page::{UserFilter, UserQuery},
     user::{Email, PasswordHash, User, UserId},
@@ -91,12 +90,13 @@ pub trait UserRepository: Send + Sync {
     /// Whether any user exists (the first administrator is created when none does).
     async fn has_users(&self) -> Result<bool, RepositoryError>;
 
-    /// Records a successful login at `at`, and stores `rehashed` (a fresh hash of the
-    /// same password) if given. Neither is a change of the user: the version stays.
+    /// Records the successful `login` of user `id` (its time, and its entry in the
+    /// audit log, in one transaction), and stores `rehashed` (a fresh hash of the same
+    /// password) if given. Neither is a change of the user: the version stays.
     async fn record_login(
         &self,
         id: UserId,
-        at: DateTime<Utc>,
+        login: &LoginAttempt,
         rehashed: Option<PasswordHash>,
     ) -> Result<(), RepositoryError>;
 

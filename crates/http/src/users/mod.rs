@@ -9,7 +9,7 @@ mod list;
 mod outcomes;
 mod password;
 mod patch;
-pub(crate) mod query;
+mod query;
 mod read;
 mod replace;
 mod representation;

@@ -1,9 +1,6 @@
 //! The listing's query string: every parameter as given, parsed into a [`UserQuery`]
 //! by the domain's value objects, so that one 400 names every invalid parameter.
 
-use std::fmt::Display;
-
-use chrono::{DateTime, Timelike as _, Utc};
 use roster_domain::{
     EmailDomain, EmailLookup, NameFragment, PageSize, Role, Sort, Status, UserFilter, UserQuery,
 };
@@ -14,6 +11,7 @@ use super::cursor;
 use crate::{
     components::{RoleName, SortName, StatusName},
     error::ApiError,
+    parameters::{ParameterErrors, instant},
 };
 
 /// `GET /api/v1/users` parameters as given; [`ListUsersQuery::parse`] checks them, so
@@ -42,11 +40,11 @@ pub(super) struct ListUsersQuery {
     status: Option<String>,
     /// Created strictly after this instant (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<chrono::DateTime<Utc>>)]
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     created_after: Option<String>,
     /// Created strictly before this instant (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[param(value_type = Option<chrono::DateTime<Utc>>)]
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     created_before: Option<String>,
     /// The order (default `created_at`); ties are broken by id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,106 +116,5 @@ impl ListUsersQuery {
         };
         let encoded = serde_urlencoded::to_string(&next).ok()?;
         Some(format!("</api/v1/users?{encoded}>; rel=\"next\""))
-    }
-}
-
-/// Collects the invalid query parameters, so one 400 names all of them.
-#[derive(Debug, Default)]
-struct ParameterErrors(Vec<String>);
-
-impl ParameterErrors {
-    /// The parameter's value parsed, if it was given (an empty value is a value, which
-    /// most parameters refuse); `None` after recording why it is invalid.
-    fn parse<T, E: Display>(
-        &mut self,
-        name: &str,
-        value: Option<&str>,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Option<T> {
-        parse(value?)
-            .map_err(|error| self.0.push(format!("{name}: {error}")))
-            .ok()
-    }
-
-    fn into_result(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::BadRequest(self.0.join("; ")))
-        }
-    }
-}
-
-/// An RFC 3339 date-time, as JSON Schema's `date-time` format reads one: RFC 3339's
-/// grammar (chrono's parser also takes a space for the `T`), then chrono for the
-/// calendar, less the leap seconds RFC 3339 does not allow (one is only ever the 60th
-/// second of 23:59 UTC).
-pub(crate) fn instant(text: &str) -> Result<DateTime<Utc>, &'static str> {
-    Some(text)
-        .filter(|text| is_rfc3339_shaped(text.as_bytes()))
-        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .map(|at| at.with_timezone(&Utc))
-        .filter(|at| at.nanosecond() < 1_000_000_000 || (at.hour(), at.minute()) == (23, 59))
-        .ok_or("must be an RFC 3339 date-time, such as 2026-01-31T12:00:00Z")
-}
-
-/// `date-time` of RFC 3339 §5.6: `YYYY-MM-DDTHH:MM:SS`, an optional fraction, then `Z`
-/// or `±HH:MM` (the letters in either case).
-fn is_rfc3339_shaped(text: &[u8]) -> bool {
-    let digits = |range: std::ops::Range<usize>| {
-        text.get(range)
-            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
-    };
-    let at = |i: usize, allowed: &[u8]| text.get(i).is_some_and(|b| allowed.contains(b));
-    let fixed = digits(0..4)
-        && at(4, b"-")
-        && digits(5..7)
-        && at(7, b"-")
-        && digits(8..10)
-        && at(10, b"Tt")
-        && digits(11..13)
-        && at(13, b":")
-        && digits(14..16)
-        && at(16, b":")
-        && digits(17..19);
-    let fraction = if at(19, b".") {
-        1 + text[20..].iter().take_while(|b| b.is_ascii_digit()).count()
-    } else {
-        0
-    };
-    let zone = text.get(19 + fraction..).unwrap_or_default();
-    let zone_ok = matches!(zone, [b'Z' | b'z'])
-        || (zone.len() == 6
-            && matches!(zone[0], b'+' | b'-')
-            && zone[1..3].iter().all(u8::is_ascii_digit)
-            && zone[3] == b':'
-            && zone[4..6].iter().all(u8::is_ascii_digit));
-    fixed && fraction != 1 && zone_ok
-}
-
-#[cfg(test)]
-mod tests {
-    use super::instant;
-
-    #[test]
-    fn instants_are_rfc_3339_as_json_schema_reads_it() {
-        for good in [
-            "2026-01-31T12:00:00Z",
-            "2026-01-31t12:00:00.123456789z",
-            "2026-01-31T12:00:00+05:30",
-            "2016-12-31T23:59:60Z",
-        ] {
-            assert!(instant(good).is_ok(), "{good:?}");
-        }
-        for bad in [
-            "2026-01-31 12:00:00Z",
-            "2026-01-31T12:00:00",
-            "2026-01-31T12:00:00.Z",
-            "2026-01-31T12:00:00+0530",
-            "2026-01-31T12:00:60Z",
-            "2026-02-30T12:00:00Z",
-        ] {
-            assert!(instant(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -15,6 +15,7 @@ mod rows;
 use rows::OutboxRow;
 
 use crate::{
+    audit,
     connection::DbConnection,
     database::Database,
     instant::Stamp,
@@ -29,8 +30,8 @@ const TRIM_BATCH: i64 = 10_000;
 /// The one lease row, created by the migration.
 const RELAY_LEASE: &str = "relay";
 
-/// Stores the events of `record` for the user at `version`, in the caller's
-/// transaction: they commit with the change or not at all.
+/// Stores the events of `record` for the user at `version`, and its audit entry, in
+/// the caller's transaction: they commit with the change or not at all.
 pub(crate) fn record(
     conn: &mut DbConnection,
     id: UserId,
@@ -55,7 +56,7 @@ pub(crate) fn record(
             ))
             .execute(conn)?;
     }
-    Ok(())
+    audit::record_change(conn, id, record)
 }
 
 /// The outbox on SQLite or PostgreSQL.

@@ -2,15 +2,14 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use diesel::{
     OptionalExtension as _,
     prelude::*,
     result::{DatabaseErrorKind, Error as DieselError},
 };
 use roster_domain::{
-    ChangeRecord, Email, PasswordHash, Role, Status, TokenRevocation, User, UserFilter, UserId,
-    UserQuery,
+    ChangeRecord, Email, LoginAttempt, PasswordHash, Role, Status, TokenRevocation, User,
+    UserFilter, UserId, UserQuery,
     ports::{DeleteUserError, InsertUserError, RepositoryError, UpdateUserError, UserRepository},
 };
 
@@ -20,6 +19,7 @@ mod row;
 use row::UserRow;
 
 use crate::{
+    audit,
     cache::{listener::announce, user_payload},
     connection::DbConnection,
     database::Database,
@@ -134,11 +134,13 @@ impl UserRepository for DieselUserRepository {
 
     async fn record_login(
         &self,
-        id: UserId,
-        at: DateTime<Utc>,
+        user_id: UserId,
+        login: &LoginAttempt,
         rehashed: Option<PasswordHash>,
     ) -> Result<(), RepositoryError> {
-        let id = id.to_string();
+        let id = user_id.to_string();
+        let login = login.clone();
+        let at = login.at;
         let rehashed = rehashed.map(|hash| hash.as_str().to_owned());
         let changed = id.clone();
         let result = self
@@ -157,6 +159,7 @@ impl UserRepository for DieselUserRepository {
                             .set(users::last_login_at.eq(Some(Stamp(at))))
                             .execute(conn)?,
                     };
+                    audit::record_login(conn, user_id, &login)?;
                     announce(conn, &user_payload(&id))
                 })
             })

@@ -1,7 +1,9 @@
 //! What every `UserRepository` must do with text, credentials and logins.
 
 use chrono::Duration;
-use roster_domain::{Email, PasswordHash, UserName, ports::UserRepository};
+use roster_domain::{
+    Email, LoginAttempt, PasswordHash, Provenance, UserName, ports::UserRepository,
+};
 use roster_persistence::Backend;
 
 use crate::{Context, record, user};
@@ -102,9 +104,15 @@ async fn recording_a_login_keeps_the_version_and_stores_a_rehash(backend: Backen
         .await
         .expect("insert");
     let at = original.updated_at + Duration::minutes(5);
+    let login = LoginAttempt {
+        account: Some(original.id),
+        client: "192.0.2.1".to_owned(),
+        at,
+        provenance: Provenance::default(),
+    };
 
     ctx.users
-        .record_login(original.id, at, None)
+        .record_login(original.id, &login, None)
         .await
         .expect("login");
     let after_login = ctx
@@ -120,7 +128,7 @@ async fn recording_a_login_keeps_the_version_and_stores_a_rehash(backend: Backen
     );
 
     ctx.users
-        .record_login(original.id, at, Some(hash("new-params")))
+        .record_login(original.id, &login, Some(hash("new-params")))
         .await
         .expect("login");
     let rehashed = ctx

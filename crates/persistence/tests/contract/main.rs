@@ -8,6 +8,7 @@
 )]
 
 mod admins;
+mod audit;
 mod caches;
 mod credentials;
 mod idempotency;

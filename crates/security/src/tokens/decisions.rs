@@ -35,6 +35,7 @@ impl Key {
         let (resource, own) = match request.resource {
             Resource::Users => ("users", false),
             Resource::User(id) => ("user", id == session.user_id),
+            Resource::Audit => ("audit", false),
         };
         Some(Self {
             role: session.role.as_str(),

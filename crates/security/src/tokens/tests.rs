@@ -153,7 +153,12 @@ fn admins_may_do_everything_members_read_and_write_themselves() {
     ];
 
     for operation in all {
-        for resource in [Resource::Users, Resource::User(other), Resource::User(me)] {
+        for resource in [
+            Resource::Users,
+            Resource::User(other),
+            Resource::User(me),
+            Resource::Audit,
+        ] {
             assert_eq!(
                 authority.authorize(&admin, &request(operation, resource)),
                 Ok(())
@@ -177,6 +182,7 @@ fn admins_may_do_everything_members_read_and_write_themselves() {
         (Operation::Write, Resource::User(other), false),
         (Operation::Read, Resource::Users, false),
         (Operation::Write, Resource::Users, false),
+        (Operation::Read, Resource::Audit, false),
     ] {
         let expected = if allowed {
             Ok(())

@@ -51,9 +51,10 @@ enum Endpoint {
     Logout,
     ListSessions,
     EndSession,
+    ListAudit,
 }
 
-const ENDPOINTS: [Endpoint; 11] = [
+const ENDPOINTS: [Endpoint; 12] = [
     Endpoint::ListUsers,
     Endpoint::CreateUser,
     Endpoint::GetUser,
@@ -65,6 +66,7 @@ const ENDPOINTS: [Endpoint; 11] = [
     Endpoint::Logout,
     Endpoint::ListSessions,
     Endpoint::EndSession,
+    Endpoint::ListAudit,
 ];
 
 /// The expected status: the policy, written out.
@@ -74,8 +76,8 @@ fn expected(endpoint: Endpoint, caller: Caller) -> StatusCode {
         UnknownKey,
     };
     use Endpoint::{
-        ChangePassword, CreateUser, DeleteUser, EndSession, GetUser, ListSessions, ListUsers,
-        Logout, Me, ReplaceUser, RevokeTokens,
+        ChangePassword, CreateUser, DeleteUser, EndSession, GetUser, ListAudit, ListSessions,
+        ListUsers, Logout, Me, ReplaceUser, RevokeTokens,
     };
     let ok = |endpoint| match endpoint {
         CreateUser => StatusCode::CREATED,
@@ -89,7 +91,7 @@ fn expected(endpoint: Endpoint, caller: Caller) -> StatusCode {
             GetUser | ReplaceUser | Me | ChangePassword | Logout | ListSessions | EndSession => {
                 ok(endpoint)
             }
-            ListUsers | CreateUser | DeleteUser | RevokeTokens => StatusCode::FORBIDDEN,
+            ListUsers | CreateUser | DeleteUser | RevokeTokens | ListAudit => StatusCode::FORBIDDEN,
         },
         MemberOnOther => match endpoint {
             Me | Logout => ok(endpoint),
@@ -98,7 +100,7 @@ fn expected(endpoint: Endpoint, caller: Caller) -> StatusCode {
         // Attenuated with `check if operation("read")`: reads pass, writes do not;
         // logging out is not an authorised operation, just the token's own end.
         ReadOnlyAdmin => match endpoint {
-            ListUsers | GetUser | Me | Logout | ListSessions => ok(endpoint),
+            ListUsers | GetUser | Me | Logout | ListSessions | ListAudit => ok(endpoint),
             _ => StatusCode::FORBIDDEN,
         },
     }
@@ -271,6 +273,7 @@ async fn call(
                 None,
             )
         }
+        Endpoint::ListAudit => (Method::GET, format!("/api/v1/audit?target={target}"), None),
     };
     let mut request = client.request(method, app.url(&path));
     if let Some(body) = body {

@@ -5,7 +5,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use roster_persistence::testing::TestDatabase;
+use roster_domain::{
+    AuditAction, AuditEntry, AuditFilter, AuditQuery, Provenance, ports::AuditLog as _,
+};
+use roster_persistence::{Database, DieselAuditLog, testing::TestDatabase};
 
 /// A signing key for the spawned binaries, so none is generated on disk.
 fn key() -> String {
@@ -265,4 +268,33 @@ fn users_create_admin_takes_the_password_from_the_environment_or_stdin() {
         "{}",
         text(&weak.stderr)
     );
+
+    // The command line acts as the system, from no request.
+    let entries = entries_of_the_system(&database);
+    assert_eq!(entries.len(), 2, "one entry per administrator: {entries:?}");
+    for entry in entries {
+        assert_eq!(entry.action, AuditAction::UserCreated);
+        assert_eq!(entry.provenance, Provenance::default());
+    }
+}
+
+/// The audit log's entries whose actor is `system`.
+fn entries_of_the_system(database: &TestDatabase) -> Vec<AuditEntry> {
+    tokio::runtime::Runtime::new()
+        .expect("a runtime")
+        .block_on(async {
+            let pool = Database::connect(&database.settings())
+                .await
+                .expect("a pool");
+            let query = AuditQuery {
+                filter: AuditFilter {
+                    actor: Some("system".parse().expect("a principal")),
+                    ..AuditFilter::default()
+                },
+                ..AuditQuery::default()
+            };
+            let entries = DieselAuditLog::new(pool.clone()).list(&query, 10).await;
+            pool.close();
+            entries.expect("the audit log")
+        })
 }

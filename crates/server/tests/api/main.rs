@@ -6,6 +6,7 @@
     reason = "a test fails by panicking; helpers are plain functions, which clippy's test allowances do not cover"
 )]
 
+mod audit;
 mod auth;
 mod authz;
 mod cli;

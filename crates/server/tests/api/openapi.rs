@@ -25,7 +25,7 @@ fn the_committed_copy_is_current() {
 }
 
 /// Every operation the service has.
-const OPERATIONS: [&str; 18] = [
+const OPERATIONS: [&str; 19] = [
     "POST /api/v1/auth/token",
     "POST /api/v1/auth/revoke",
     "POST /api/v1/auth/register",
@@ -40,6 +40,7 @@ const OPERATIONS: [&str; 18] = [
     "POST /api/v1/users/{id}/revoke-tokens",
     "GET /api/v1/users/{id}/sessions",
     "DELETE /api/v1/users/{id}/sessions/{session_id}",
+    "GET /api/v1/audit",
     "GET /health",
     "GET /ready",
     "GET /metrics",

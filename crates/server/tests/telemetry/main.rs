@@ -30,6 +30,8 @@ const USER_AGENT: &str = "roster-otlp-test/1.0";
 /// The caller's trace, as a W3C `traceparent` names it.
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
+/// The trace of the request that creates the user, which its audit entry names.
+const CREATION_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traces_metrics_and_logs_over_grpc_on_sqlite() {
@@ -69,6 +71,7 @@ async fn one_request_is_one_trace(protocol: &str, backend: Backend) {
     let created = client
         .post(format!("{base}/api/v1/users"))
         .bearer_auth(&token)
+        .header("traceparent", format!("00-{CREATION_TRACE}-{CALLER_SPAN}-01"))
         .json(&json!({"email": "traced@example.com", "name": "Traced", "password": "a long enough password"}))
         .send()
         .await
@@ -93,6 +96,21 @@ async fn one_request_is_one_trace(protocol: &str, backend: Backend) {
         "the answer names the caller's trace"
     );
     assert_ne!(own.trace_id, CALLER_TRACE);
+    let audit: Value = client
+        .get(format!(
+            "{base}/api/v1/audit?target={id}&action=user.created"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        audit["items"][0]["trace_id"], CREATION_TRACE,
+        "the audit entry names the creation's trace: {audit}"
+    );
 
     stop(&mut child).await;
 

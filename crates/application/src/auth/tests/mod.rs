@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use mockall::predicate::{always, eq};
+use mockall::predicate::{always, eq, function};
 use roster_domain::{
     IssuedToken, PasswordPolicy, Role, Session, TokenId, UserId,
     ports::{PasswordCheck, Throttled},
 };
 
 use super::*;
-use crate::testing::{CLIENT, Mocks, NOW, SESSIONS, at, hash, new_user, stored_user};
+use crate::testing::{CLIENT, Mocks, NOW, REQUEST_ID, SESSIONS, at, hash, new_user, stored_user};
 
 fn auth(mocks: Mocks, allow_registration: bool) -> AuthService {
     let ports = mocks.ports();
@@ -34,6 +34,28 @@ fn expect_outcome(mocks: &mut Mocks, success: bool) {
         .expect_succeeded()
         .times(usize::from(success))
         .return_const(());
+    // A failure is counted in the audit log, from this request, in the hour's entry.
+    mocks
+        .audit
+        .expect_failed_login()
+        .withf(|attempt, window| {
+            attempt.client == CLIENT.to_string()
+                && attempt.at == at(NOW)
+                && attempt.provenance.request_id.as_deref() == Some(REQUEST_ID)
+                && *window == FAILED_LOGINS_WINDOW
+        })
+        .times(usize::from(!success))
+        .returning(|_, _| Ok(()));
+}
+
+/// A successful login of `id` at [`NOW`] from [`CLIENT`], in request [`REQUEST_ID`].
+fn the_login_of(id: UserId) -> impl Fn(&LoginAttempt) -> bool {
+    move |attempt| {
+        attempt.account == Some(id)
+            && attempt.at == at(NOW)
+            && attempt.client == CLIENT.to_string()
+            && attempt.provenance.request_id.as_deref() == Some(REQUEST_ID)
+    }
 }
 
 fn issued(token_id: TokenId, user_id: UserId) -> IssuedToken {
@@ -78,7 +100,7 @@ async fn a_right_password_records_the_login_issues_a_token_and_starts_a_session(
     mocks
         .users
         .expect_record_login()
-        .with(eq(user.id), eq(at(NOW)), eq(None))
+        .with(eq(user.id), function(the_login_of(user.id)), eq(None))
         .times(1)
         .returning(|_, _, _| Ok(()));
     let minted = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -143,7 +165,11 @@ async fn an_outdated_hash_is_replaced_on_login() {
     mocks
         .users
         .expect_record_login()
-        .with(eq(user.id), eq(at(NOW)), eq(Some(hash("of-28"))))
+        .with(
+            eq(user.id),
+            function(the_login_of(user.id)),
+            eq(Some(hash("of-28"))),
+        )
         .times(1)
         .returning(|_, _, _| Ok(()));
     mocks
@@ -184,6 +210,43 @@ async fn a_wrong_password_fails() {
         .times(1)
         .returning(|_, _| Ok(PasswordCheck::Mismatch));
     fails_alike(mocks, "ada@example.com").await;
+}
+
+/// The audit log's entry for a failure names the account when the address is a
+/// user's, and none for an unknown address.
+#[tokio::test]
+async fn a_failed_login_is_audited_under_its_account_or_none() {
+    let user = stored_user("ada@example.com", 1);
+    for (email, account) in [
+        ("ada@example.com", Some(user.id)),
+        ("nobody@example.com", None),
+    ] {
+        let mut mocks = Mocks::new();
+        let known = (account.is_some()).then(|| user.clone());
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(known.clone()));
+        mocks
+            .hasher
+            .expect_verify()
+            .returning(|_, _| Ok(PasswordCheck::Mismatch));
+        mocks.hasher.expect_verify_dummy().returning(|_| Ok(()));
+        mocks.throttle.expect_admit().returning(|_, _| Ok(()));
+        mocks
+            .audit
+            .expect_failed_login()
+            .withf(move |attempt, _| attempt.account == account)
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let result = auth(mocks, false)
+            .login(email, &password(), CLIENT, None)
+            .await;
+        assert!(
+            matches!(result, Err(LoginError::InvalidCredentials)),
+            "{email}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
-//! The enumerated names: roles, statuses and listing orders.
+//! The enumerated names: roles, statuses, listing orders and audited actions.
 
 use std::sync::LazyLock;
 
 use proptest::{prelude::*, sample::select};
-use roster_domain::{Role, Sort, Status};
+use roster_domain::{AuditAction, Role, Sort, Status};
 
 use super::{PUBLISHED, Published, tricky_text};
 
@@ -15,6 +15,7 @@ fn component(name: &str) -> Published {
 static ROLES: LazyLock<Published> = LazyLock::new(|| component("RoleName"));
 static STATUSES: LazyLock<Published> = LazyLock::new(|| component("StatusName"));
 static SORTS: LazyLock<Published> = LazyLock::new(|| component("SortName"));
+static ACTIONS: LazyLock<Published> = LazyLock::new(|| component("AuditActionName"));
 
 /// A known name, or one changed in a way a lenient parser might forgive: case, white
 /// space around it, a doubled or misplaced `-`.
@@ -26,6 +27,7 @@ fn name_like() -> impl Strategy<Value = String> {
             .into_iter()
             .chain([Status::Active, Status::Disabled].map(Status::as_str))
             .chain(Sort::NAMES)
+            .chain(AuditAction::ALL.map(AuditAction::as_str))
             .collect::<Vec<_>>(),
     );
     prop_oneof![
@@ -47,5 +49,6 @@ proptest! {
         prop_assert_eq!(text.parse::<Role>().is_ok(), ROLES.accepts(text.as_str()), "role {:?}", text);
         prop_assert_eq!(text.parse::<Status>().is_ok(), STATUSES.accepts(text.as_str()), "status {:?}", text);
         prop_assert_eq!(text.parse::<Sort>().is_ok(), SORTS.accepts(text.as_str()), "sort {:?}", text);
+        prop_assert_eq!(text.parse::<AuditAction>().is_ok(), ACTIONS.accepts(text.as_str()), "action {:?}", text);
     }
 }

@@ -10,33 +10,51 @@ use actix_web::{
 use chrono::{DateTime, Utc};
 use proptest::{collection::vec, prelude::*, sample::select};
 use roster_domain::{
-    Cursor, Email, EmailDomain, EmailLookup, NameFragment, PageSize, Sort, SortField, SortKey,
-    UserId, UserName,
+    AuditId, Cursor, Email, EmailDomain, EmailLookup, NameFragment, PageSize, Principal, Sort,
+    SortField, SortKey, UserId, UserName,
 };
 
 use super::{Published, around, tricky_text};
 use crate::{
     conditional::{PreconditionError, if_match},
     idempotency::request_key,
+    parameters::instant,
     settings::ApiSettings,
-    users::{cursor, query::instant},
+    users::cursor,
 };
 
 const USERS: &str = "/api/v1/users";
 const USER: &str = "/api/v1/users/{id}";
+const AUDIT: &str = "/api/v1/audit";
 
 static NAME_CONTAINS: LazyLock<Published> =
     LazyLock::new(|| Published::parameter(USERS, "get", "name_contains"));
 static EMAIL: LazyLock<Published> = LazyLock::new(|| Published::parameter(USERS, "get", "email"));
 static EMAIL_DOMAIN: LazyLock<Published> =
     LazyLock::new(|| Published::parameter(USERS, "get", "email_domain"));
-/// Both bounds of the creation time, each judged.
+/// Both bounds of the creation time and of the audit log's range, each judged.
 static INSTANTS: LazyLock<Vec<Published>> = LazyLock::new(|| {
-    ["created_after", "created_before"]
-        .map(|name| Published::parameter(USERS, "get", name))
+    [
+        (USERS, "created_after"),
+        (USERS, "created_before"),
+        (AUDIT, "since"),
+        (AUDIT, "until"),
+    ]
+    .map(|(path, name)| Published::parameter(path, "get", name))
+    .into()
+});
+/// Both listings' page sizes.
+static LIMITS: LazyLock<Vec<Published>> = LazyLock::new(|| {
+    [USERS, AUDIT]
+        .map(|path| Published::parameter(path, "get", "limit"))
         .into()
 });
-static LIMIT: LazyLock<Published> = LazyLock::new(|| Published::parameter(USERS, "get", "limit"));
+static AUDIT_ACTOR: LazyLock<Published> =
+    LazyLock::new(|| Published::parameter(AUDIT, "get", "actor"));
+static AUDIT_TARGET: LazyLock<Published> =
+    LazyLock::new(|| Published::parameter(AUDIT, "get", "target"));
+static AUDIT_CURSOR: LazyLock<Published> =
+    LazyLock::new(|| Published::parameter(AUDIT, "get", "cursor"));
 static CURSOR: LazyLock<Published> = LazyLock::new(|| Published::parameter(USERS, "get", "cursor"));
 /// Every operation on one user takes the same id; each is judged.
 static ID_PATHS: LazyLock<Vec<Published>> = LazyLock::new(|| {
@@ -178,7 +196,9 @@ proptest! {
 
     #[test]
     fn page_sizes_parse_exactly_within_the_parameter_bounds(n in -5_i64..300) {
-        prop_assert_eq!(n.to_string().parse::<PageSize>().is_ok(), LIMIT.accepts(n), "{}", n);
+        for schema in LIMITS.iter() {
+            prop_assert_eq!(n.to_string().parse::<PageSize>().is_ok(), schema.accepts(n), "{}", n);
+        }
     }
 
     #[test]
@@ -198,6 +218,25 @@ proptest! {
         if let Ok(id) = parsed {
             prop_assert!(SHOWN_ID.accepts(id.to_string()), "shown as {}", id);
         }
+    }
+
+    #[test]
+    fn audit_filters_parse_exactly_when_their_schemas_accept_them(
+        text in prop_oneof![
+            any::<u128>().prop_map(|n| ulid::Ulid(n).to_string()),
+            any::<u128>().prop_map(|n| ulid::Ulid(n).to_string().to_lowercase()),
+            "[0-9A-Za-z]{25,27}",
+            tricky_text(27),
+        ],
+        prefix in select(vec!["", "user:", "User:", "user: ", "system", "anonymous", "Anonymous"]),
+    ) {
+        let actor = format!("{prefix}{text}");
+        prop_assert_eq!(actor.parse::<Principal>().is_ok(), AUDIT_ACTOR.accepts(actor.as_str()), "{:?}", actor);
+        for whole in ["system", "anonymous"] {
+            prop_assert_eq!(whole.parse::<Principal>().is_ok(), AUDIT_ACTOR.accepts(whole), "{:?}", whole);
+        }
+        prop_assert_eq!(UserId::parse(&text).is_ok(), AUDIT_TARGET.accepts(text.as_str()), "{:?}", text);
+        prop_assert_eq!(text.parse::<AuditId>().is_ok(), AUDIT_CURSOR.accepts(text.as_str()), "{:?}", text);
     }
 
     #[test]

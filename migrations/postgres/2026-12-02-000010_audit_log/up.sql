@@ -1,0 +1,23 @@
+-- The audit log (docs/audit.md): who did what to whom, when, from which request, and
+-- how it ended. Changes to users and successful logins are written in the
+-- transaction of the action; failed logins are counted per account (or unknown
+-- account) and client in one entry per hour (`attempts`, `last_at`). The id is a ULID
+-- made from `at`, so newest first is id order. Trimmed after `audit.retention`.
+CREATE TABLE audit_log (
+    id         TEXT        COLLATE "C" NOT NULL PRIMARY KEY CHECK (length(id) = 26),
+    at         TIMESTAMPTZ NOT NULL,
+    last_at    TIMESTAMPTZ NOT NULL,
+    attempts   BIGINT      NOT NULL DEFAULT 1 CHECK (attempts >= 1),
+    actor      TEXT        COLLATE "C" NOT NULL,
+    action     TEXT        COLLATE "C" NOT NULL,
+    target     TEXT        COLLATE "C" CHECK (target IS NULL OR length(target) = 26),
+    client     TEXT,
+    outcome    TEXT        NOT NULL CHECK (outcome IN ('success', 'failure')),
+    request_id TEXT,
+    trace_id   TEXT,
+    fields     TEXT        NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_actor ON audit_log (actor, id);
+CREATE INDEX audit_log_target ON audit_log (target, id);
+CREATE INDEX audit_log_action ON audit_log (action, id);
+CREATE INDEX audit_log_at ON audit_log (at);
