@@ -21,3 +21,6 @@ CREATE INDEX audit_log_actor ON audit_log (actor, id);
 CREATE INDEX audit_log_target ON audit_log (target, id);
 CREATE INDEX audit_log_action ON audit_log (action, id);
 CREATE INDEX audit_log_at ON audit_log (at);
+-- A failed login looks for the open entry of its client: only that client's logins
+-- of the last hour are read, however many a year of attacks has left.
+CREATE INDEX audit_log_client ON audit_log (client, at);
