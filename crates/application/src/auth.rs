@@ -244,7 +244,13 @@ impl AuthService {
             && self
                 .ports
                 .sessions
-                .end(*user_id, session, SessionEnd::LoggedOut, now)
+                .end(
+                    *user_id,
+                    session,
+                    SessionEnd::LoggedOut,
+                    now,
+                    &self.ports.note(actor, None),
+                )
                 .await?
         {
             self.ports.metrics.tokens_revoked(RevocationScope::Session);

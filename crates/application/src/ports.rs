@@ -1,10 +1,10 @@
 //! [`Ports`]: the adapters the use cases work through.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use roster_domain::{
-    Actor, ChangeRecord, UserChange,
+    Actor, AuditNote, ChangeRecord, UserChange,
     ports::{
         AuditLog, Authorizer, BusinessMetrics, Clock, LoginThrottle, PasswordHasher,
         RequestContext, RevocationStore, SessionStore, TokenAuthority, UserRepository,
@@ -37,6 +37,16 @@ impl Ports {
         changes: Vec<UserChange>,
     ) -> ChangeRecord {
         ChangeRecord::new(actor, at, changes).from_request(self.context.provenance())
+    }
+
+    /// The audit log's note of an action of `actor` from `client` (when known), from
+    /// the current request.
+    pub(crate) fn note(&self, actor: &Actor, client: Option<IpAddr>) -> AuditNote {
+        AuditNote {
+            actor: actor.into(),
+            client: client.map(|address| address.to_string()),
+            provenance: self.context.provenance(),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
-use crate::{page::PageSize, user::UserId};
+use crate::{actor::Actor, page::PageSize, user::UserId};
 
 /// Where an action came from: the request's id and its trace id, when it came over
 /// HTTP; neither for the command line.
@@ -33,10 +33,17 @@ pub enum AuditAction {
     /// Failed logins of one account (or of unknown accounts) from one client,
     /// aggregated: the entry's `attempts` grows until its window has passed.
     LoginFailed,
+    /// A user logged out: their session ended.
+    LoggedOut,
+    /// A session ended through `DELETE /users/{id}/sessions/{session_id}`.
+    SessionEnded,
+    /// A spent refresh token was presented again (a stolen token, or a client that
+    /// kept an old one): the session ended.
+    RefreshTokenReused,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserPasswordChanged,
@@ -44,6 +51,9 @@ impl AuditAction {
         Self::UserDeleted,
         Self::LoginSucceeded,
         Self::LoginFailed,
+        Self::LoggedOut,
+        Self::SessionEnded,
+        Self::RefreshTokenReused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +65,9 @@ impl AuditAction {
             Self::UserDeleted => "user.deleted",
             Self::LoginSucceeded => "auth.login_succeeded",
             Self::LoginFailed => "auth.login_failed",
+            Self::LoggedOut => "auth.logged_out",
+            Self::SessionEnded => "auth.session_ended",
+            Self::RefreshTokenReused => "auth.refresh_token_reused",
         }
     }
 }
@@ -62,7 +75,7 @@ impl AuditAction {
 /// Not an action the audit log records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "must be one of user.created, user.updated, user.password_changed, user.tokens_revoked, user.deleted, auth.login_succeeded, auth.login_failed"
+    "must be one of user.created, user.updated, user.password_changed, user.tokens_revoked, user.deleted, auth.login_succeeded, auth.login_failed, auth.logged_out, auth.session_ended, auth.refresh_token_reused"
 )]
 pub struct UnknownAuditAction;
 
@@ -121,6 +134,12 @@ impl Principal {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<&Actor> for Principal {
+    fn from(actor: &Actor) -> Self {
+        Self(actor.label())
     }
 }
 
@@ -219,6 +238,15 @@ pub struct AuditQuery {
     pub size: PageSize,
     /// Entries older than this one (the last of the previous page).
     pub before: Option<AuditId>,
+}
+
+/// Who does an action that is not a change of a user (ending a session), from which
+/// client and request: what its store writes in the audit log with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditNote {
+    pub actor: Principal,
+    pub client: Option<String>,
+    pub provenance: Provenance,
 }
 
 /// A login, as the audit log records it: a success in the login's own transaction, a

@@ -20,8 +20,8 @@ pub use access::{
 };
 pub use actor::Actor;
 pub use audit::{
-    AuditAction, AuditEntry, AuditFilter, AuditId, AuditIdError, AuditOutcome, AuditQuery,
-    LoginAttempt, Principal, PrincipalError, Provenance, UnknownAuditAction,
+    AuditAction, AuditEntry, AuditFilter, AuditId, AuditIdError, AuditNote, AuditOutcome,
+    AuditQuery, LoginAttempt, Principal, PrincipalError, Provenance, UnknownAuditAction,
 };
 pub use events::{ChangeRecord, EventId, UserChange, UserEvent, UserEventKind, UserField};
 pub use page::{

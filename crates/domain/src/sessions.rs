@@ -11,7 +11,7 @@ use std::{fmt, net::IpAddr, str::FromStr};
 use chrono::{DateTime, Duration, Utc};
 use ulid::Ulid;
 
-use crate::{TokenId, user::UserId};
+use crate::{TokenId, audit::AuditAction, user::UserId};
 
 /// A session's identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,6 +57,18 @@ impl SessionEnd {
             Self::Revoked => "revoked",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::Superseded => "superseded",
+        }
+    }
+
+    /// The action the audit log records for a session ended this way; none for the
+    /// endings another entry already explains (a revocation of every token, recorded
+    /// as `user.tokens_revoked`, and a login that supersedes an older session).
+    pub fn audited_as(self) -> Option<AuditAction> {
+        match self {
+            Self::LoggedOut => Some(AuditAction::LoggedOut),
+            Self::Ended => Some(AuditAction::SessionEnded),
+            Self::RefreshTokenReused => Some(AuditAction::RefreshTokenReused),
+            Self::Revoked | Self::Superseded => None,
         }
     }
 }

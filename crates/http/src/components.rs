@@ -24,7 +24,7 @@ pub(crate) enum StatusName {
     Disabled,
 }
 
-/// An action the audit log records: changes to users, and logins.
+/// An action the audit log records: changes to users, logins and session endings.
 #[derive(Debug, Serialize, ToSchema)]
 #[expect(dead_code, reason = "describes values that travel as text")]
 pub(crate) enum AuditActionName {
@@ -42,6 +42,12 @@ pub(crate) enum AuditActionName {
     LoginSucceeded,
     #[serde(rename = "auth.login_failed")]
     LoginFailed,
+    #[serde(rename = "auth.logged_out")]
+    LoggedOut,
+    #[serde(rename = "auth.session_ended")]
+    SessionEnded,
+    #[serde(rename = "auth.refresh_token_reused")]
+    RefreshTokenReused,
 }
 
 /// How an audited action ended.

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::{OptionalExtension as _, prelude::*};
 use roster_domain::{
-    AuditAction, AuditEntry, AuditId, AuditOutcome, AuditQuery, ChangeRecord, LoginAttempt,
-    Principal, Provenance, UserId,
+    AuditAction, AuditEntry, AuditId, AuditNote, AuditOutcome, AuditQuery, ChangeRecord,
+    LoginAttempt, Principal, Provenance, SessionEnd, UserId,
     ports::{AuditLog, RepositoryError},
 };
 
@@ -58,6 +58,33 @@ pub(crate) fn record_login(
             client: Some(&login.client),
             outcome: AuditOutcome::Success,
             provenance: &login.provenance,
+            fields: "",
+        },
+    )
+}
+
+/// Records a session's ending in the audit log, in the caller's transaction, when the
+/// way it ended is audited (see [`SessionEnd::audited_as`]).
+pub(crate) fn record_session_end(
+    conn: &mut DbConnection,
+    user: UserId,
+    reason: SessionEnd,
+    by: &AuditNote,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    let Some(action) = reason.audited_as() else {
+        return Ok(());
+    };
+    insert(
+        conn,
+        NewEntry {
+            at,
+            actor: by.actor.as_str(),
+            action,
+            target: Some(user),
+            client: by.client.as_deref(),
+            outcome: AuditOutcome::Success,
+            provenance: &by.provenance,
             fields: "",
         },
     )

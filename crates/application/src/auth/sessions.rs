@@ -81,7 +81,13 @@ impl AuthService {
         match self
             .ports
             .sessions
-            .refresh(&digest, &next, now, policy.idle_cutoff(now))
+            .refresh(
+                &digest,
+                &next,
+                now,
+                policy.idle_cutoff(now),
+                &self.ports.note(&Actor::Anonymous, Some(client)),
+            )
             .await?
         {
             Refreshed::Rotated { session, role } => {
@@ -148,7 +154,13 @@ impl AuthService {
         if !self
             .ports
             .sessions
-            .end(user_id, session, SessionEnd::Ended, now)
+            .end(
+                user_id,
+                session,
+                SessionEnd::Ended,
+                now,
+                &self.ports.note(actor, None),
+            )
             .await?
         {
             return Err(UsersError::SessionNotFound(session));

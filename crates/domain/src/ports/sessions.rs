@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     TokenId,
+    audit::AuditNote,
     ports::RepositoryError,
     sessions::{RefreshDigest, RefreshGrant, Refreshed, SessionEnd, SessionId, UserSession},
     user::UserId,
@@ -28,12 +29,15 @@ pub trait SessionStore: Send + Sync {
     /// is current and its session active at `now` (used since `idle_cutoff`, before its
     /// end, its user active and not revoked since the login). A spent token ends its
     /// session and revokes the session's access tokens.
+    /// A reused token's ending is recorded in the audit log with `from`, in the same
+    /// transaction.
     async fn refresh(
         &self,
         presented: &RefreshDigest,
         next: &RefreshGrant,
         now: DateTime<Utc>,
         idle_cutoff: DateTime<Utc>,
+        from: &AuditNote,
     ) -> Result<Refreshed, RepositoryError>;
 
     /// The user's active sessions at `now`, newest first.
@@ -46,12 +50,15 @@ pub trait SessionStore: Send + Sync {
 
     /// Ends one of the user's sessions and revokes the access tokens minted from it
     /// that are still alive at `now`. `false` when the user has no such active session.
+    /// A logout or an ending on request is recorded in the audit log with `by`, in the
+    /// same transaction.
     async fn end(
         &self,
         user_id: UserId,
         session: SessionId,
         reason: SessionEnd,
         now: DateTime<Utc>,
+        by: &AuditNote,
     ) -> Result<bool, RepositoryError>;
 
     /// The session an access token was minted for, if any (tokens from before

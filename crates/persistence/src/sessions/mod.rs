@@ -9,11 +9,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::{OptionalExtension as _, prelude::*};
 use roster_domain::{
-    RefreshDigest, RefreshGrant, Refreshed, SessionEnd, SessionId, TokenId, UserId, UserSession,
+    AuditNote, RefreshDigest, RefreshGrant, Refreshed, SessionEnd, SessionId, TokenId, UserId,
+    UserSession,
     ports::{RepositoryError, SessionStore},
 };
 
 use crate::{
+    audit::record_session_end,
     database::Database,
     instant::Stamp,
     schema::{refresh_tokens, sessions},
@@ -103,13 +105,15 @@ impl SessionStore for DieselSessionStore {
         next: &RefreshGrant,
         now: DateTime<Utc>,
         idle_cutoff: DateTime<Utc>,
+        from: &AuditNote,
     ) -> Result<Refreshed, RepositoryError> {
         let presented = presented.as_str().to_owned();
         let next = next.clone();
+        let from = from.clone();
         let (outcome, revoked) = self
             .database
             .run("UPDATE", "sessions", move |conn| {
-                conn.transaction(|conn| refresh(conn, &presented, &next, now, idle_cutoff))
+                conn.transaction(|conn| refresh(conn, &presented, &next, (now, idle_cutoff), &from))
             })
             .await?
             .map_err(|error| match error {
@@ -149,7 +153,9 @@ impl SessionStore for DieselSessionStore {
         session: SessionId,
         reason: SessionEnd,
         now: DateTime<Utc>,
+        by: &AuditNote,
     ) -> Result<bool, RepositoryError> {
+        let (user, by) = (user_id, by.clone());
         let (user_id, session) = (user_id.to_string(), session.to_string());
         let (ended, revoked) = self
             .database
@@ -170,6 +176,7 @@ impl SessionStore for DieselSessionStore {
                     let revoked = if ended == 0 {
                         Vec::new()
                     } else {
+                        record_session_end(conn, user, reason, &by, now)?;
                         revoke_access_tokens(conn, &user_id, &[session], now)?
                     };
                     Ok::<_, diesel::result::Error>((ended > 0, revoked))

@@ -4,13 +4,17 @@
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use diesel::{OptionalExtension as _, prelude::*};
-use roster_domain::{RefreshGrant, Refreshed, Role, SessionEnd, Status, ports::RepositoryError};
+use roster_domain::{
+    AuditNote, RefreshGrant, Refreshed, Role, SessionEnd, Status, UserSession,
+    ports::RepositoryError,
+};
 
 use super::{
     ending::{end_sessions, insert_grant},
     rows::SessionRow,
 };
 use crate::{
+    audit::record_session_end,
     connection::DbConnection,
     instant::Stamp,
     schema::{refresh_tokens, sessions, token_revocations, users},
@@ -31,14 +35,35 @@ impl From<diesel::result::Error> for Failure {
     }
 }
 
+/// A spent token presented again: its session ends, with its access tokens, and the
+/// audit log records it with `from`.
+fn ended_on_reuse(
+    conn: &mut DbConnection,
+    session: &UserSession,
+    now: DateTime<Utc>,
+    from: &AuditNote,
+) -> Result<RefreshOutcome, Failure> {
+    let reason = SessionEnd::RefreshTokenReused;
+    let ids = [session.id.to_string()];
+    let revoked = end_sessions(conn, &session.user_id.to_string(), &ids, reason, now)?;
+    record_session_end(conn, session.user_id, reason, from, now)?;
+    let reused = Refreshed::Reused {
+        session: session.id,
+        user_id: session.user_id,
+    };
+    Ok((reused, revoked))
+}
+
 /// One refresh, inside its transaction (see [`SessionStore::refresh`]).
+/// `at` is the refresh's time and the idle cutoff; a reuse is audited with `from`.
 pub(super) fn refresh(
     conn: &mut DbConnection,
     presented: &str,
     next: &RefreshGrant,
-    now: DateTime<Utc>,
-    idle_cutoff: DateTime<Utc>,
+    at: (DateTime<Utc>, DateTime<Utc>),
+    from: &AuditNote,
 ) -> Result<RefreshOutcome, Failure> {
+    let (now, idle_cutoff) = at;
     // The presented token's session, if it is active: used now (and locked).
     let owner = refresh_tokens::table
         .find(presented)
@@ -69,13 +94,7 @@ pub(super) fn refresh(
     .set(refresh_tokens::spent_at.eq(Stamp(now)))
     .execute(conn)?;
     if spent == 0 {
-        let ids = [id];
-        let revoked = end_sessions(conn, &user_id, &ids, SessionEnd::RefreshTokenReused, now)?;
-        let reused = Refreshed::Reused {
-            session: session.id,
-            user_id: session.user_id,
-        };
-        return Ok((reused, revoked));
+        return ended_on_reuse(conn, &session, now, from);
     }
     // Its user as they are now: active, and no revocation of all their tokens since
     // the login (which also ends sessions, but a login racing with it may not see it).

@@ -3,11 +3,14 @@
 
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use roster_domain::{
-    RefreshDigest, RefreshGrant, Refreshed, Role, Session, SessionEnd, SessionId, Standing, Status,
-    TokenId, User, UserSession,
-    ports::{Clock as _, RevocationStore, SessionStore, SystemClock, UserRepository},
+    AuditAction, AuditEntry, AuditFilter, AuditNote, AuditQuery, Provenance, RefreshDigest,
+    RefreshGrant, Refreshed, Role, Session, SessionEnd, SessionId, Standing, Status, TokenId, User,
+    UserSession,
+    ports::{
+        AuditLog as _, Clock as _, RevocationStore, SessionStore, SystemClock, UserRepository,
+    },
 };
-use roster_persistence::{Backend, DieselRevocationStore, DieselSessionStore};
+use roster_persistence::{Backend, DieselAuditLog, DieselRevocationStore, DieselSessionStore};
 
 use crate::{Context, record, revocation, user};
 
@@ -23,6 +26,18 @@ roster_persistence::backend_tests!(
 );
 
 const IDLE: Duration = Duration::hours(1);
+
+/// Who ends a session, for the audit log.
+fn by() -> AuditNote {
+    AuditNote {
+        actor: "anonymous".parse().expect("a principal"),
+        client: Some("192.0.2.9".to_owned()),
+        provenance: Provenance {
+            request_id: Some("req-session".to_owned()),
+            trace_id: None,
+        },
+    }
+}
 
 struct Fixture {
     ctx: Context,
@@ -99,9 +114,24 @@ impl Fixture {
     async fn refresh(&self, presented: u8, next: &RefreshGrant) -> Refreshed {
         let at = next.issued_at;
         self.sessions
-            .refresh(&digest(presented), next, at, at - IDLE)
+            .refresh(&digest(presented), next, at, at - IDLE, &by())
             .await
             .expect("refresh")
+    }
+
+    /// The audit log's entries of `action`.
+    async fn audited(&self, action: AuditAction) -> Vec<AuditEntry> {
+        let query = AuditQuery {
+            filter: AuditFilter {
+                action: Some(action),
+                ..AuditFilter::default()
+            },
+            ..AuditQuery::default()
+        };
+        DieselAuditLog::new(self.ctx.database.clone())
+            .list(&query, 50)
+            .await
+            .expect("the audit log")
     }
 
     async fn stands(&self, access: &Session) -> bool {
@@ -205,9 +235,10 @@ async fn one_token_refreshed_twice_at_once_succeeds_once_and_ends_the_session(ba
     let t0 = now();
     f.start(t0, 1, 10).await;
     let (a, b, presented) = (grant(2, t0), grant(3, t0), digest(1));
+    let from = by();
     let (one, two) = tokio::join!(
-        f.sessions.refresh(&presented, &a, t0, t0 - IDLE),
-        f.sessions.refresh(&presented, &b, t0, t0 - IDLE),
+        f.sessions.refresh(&presented, &a, t0, t0 - IDLE, &from),
+        f.sessions.refresh(&presented, &b, t0, t0 - IDLE, &from),
     );
     let outcomes = [one.expect("first"), two.expect("second")];
     let rotated = outcomes
@@ -219,6 +250,14 @@ async fn one_token_refreshed_twice_at_once_succeeds_once_and_ends_the_session(ba
         .filter(|o| matches!(o, Refreshed::Reused { .. }))
         .count();
     assert_eq!((rotated, reused), (1, 1), "{outcomes:?}");
+    let audited = f.audited(AuditAction::RefreshTokenReused).await;
+    assert_eq!(
+        audited.len(),
+        1,
+        "the reuse, in its transaction: {audited:?}"
+    );
+    assert_eq!(audited[0].target, Some(f.user.id));
+    assert_eq!(audited[0].client.as_deref(), Some("192.0.2.9"));
     // Two holders of one token: neither new token works any more.
     let next = grant(4, t0 + Duration::seconds(1));
     assert_eq!(f.refresh(2, &next).await, Refreshed::Invalid);
@@ -339,14 +378,14 @@ async fn a_session_is_ended_by_its_own_user_only(backend: Backend) {
         .expect("insert");
     assert!(
         !f.sessions
-            .end(stranger.id, session.id, SessionEnd::Ended, t0)
+            .end(stranger.id, session.id, SessionEnd::Ended, t0, &by())
             .await
             .expect("end")
     );
     assert_eq!(f.active(t0).await, [session.id]);
     assert!(
         f.sessions
-            .end(f.user.id, session.id, SessionEnd::Ended, t0)
+            .end(f.user.id, session.id, SessionEnd::Ended, t0, &by())
             .await
             .expect("end")
     );
@@ -354,11 +393,14 @@ async fn a_session_is_ended_by_its_own_user_only(backend: Backend) {
     // Ended already: nothing more to end.
     assert!(
         !f.sessions
-            .end(f.user.id, session.id, SessionEnd::Ended, t0)
+            .end(f.user.id, session.id, SessionEnd::Ended, t0, &by())
             .await
             .expect("end")
     );
     assert_eq!(f.refresh(1, &grant(2, t0)).await, Refreshed::Invalid);
+    let audited = f.audited(AuditAction::SessionEnded).await;
+    assert_eq!(audited.len(), 1, "the one ending: {audited:?}");
+    assert_eq!(audited[0].provenance, by().provenance);
 }
 
 async fn sessions_of_a_deleted_user_go_with_it_and_ended_ones_are_purged(backend: Backend) {
@@ -369,7 +411,7 @@ async fn sessions_of_a_deleted_user_go_with_it_and_ended_ones_are_purged(backend
     let (ended, _) = f.start(t0, 1, 10).await;
     f.start(t0, 2, 10).await;
     f.sessions
-        .end(f.user.id, ended.id, SessionEnd::LoggedOut, t0)
+        .end(f.user.id, ended.id, SessionEnd::LoggedOut, t0, &by())
         .await
         .expect("end");
     assert_eq!(

@@ -13,6 +13,7 @@ roster_persistence::backend_tests!(
     failed_logins_are_counted_per_account_and_client_in_one_entry,
     pages_run_newest_first_and_follow_the_link,
     filters_narrow_the_log_and_bad_ones_are_named,
+    session_endings_are_recorded_with_who_ended_them,
 );
 
 /// The entries of one page.
@@ -242,5 +243,75 @@ async fn filters_narrow_the_log_and_bad_ones_are_named(backend: Backend) {
             .map(HeaderValue::as_bytes),
         Some(&b"no-store"[..])
     );
+    app.stop().await.expect("clean stop");
+}
+
+/// The refresh token of a new login of `email`.
+async fn refresh_token_of(app: &TestApp, email: &str) -> String {
+    let response = app.try_login(email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    body["refresh_token"].as_str().expect("refresh").to_owned()
+}
+
+async fn refreshed(app: &TestApp, refresh_token: &str) -> StatusCode {
+    app.anonymous
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({ "grant_type": "refresh_token", "refresh_token": refresh_token }))
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+/// The one entry of `action`, with its actor and target.
+async fn the_entry_of(app: &TestApp, action: &str) -> (String, String) {
+    let (body, _) = page(app, &format!("action={action}")).await;
+    let entries = items(&body);
+    assert_eq!(entries.len(), 1, "one {action}: {body}");
+    let entry = &entries[0];
+    assert_eq!(entry["outcome"], "success");
+    (
+        entry["actor"].as_str().expect("actor").to_owned(),
+        entry["target"].as_str().expect("target").to_owned(),
+    )
+}
+
+async fn session_endings_are_recorded_with_who_ended_them(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let admin = format!("user:{}", app.admin_id.as_deref().expect("admin id"));
+    let ada = app.created_user("ada@example.com", "Ada").await;
+    let ada = ada["id"].as_str().expect("id").to_owned();
+    // A refresh token used twice: the second use ends the session.
+    let stolen = refresh_token_of(&app, "ada@example.com").await;
+    assert_eq!(refreshed(&app, &stolen).await, StatusCode::OK);
+    assert_eq!(refreshed(&app, &stolen).await, StatusCode::UNAUTHORIZED);
+    // A logout, and a session an administrator ends.
+    let token = app.login("ada@example.com", PASSWORD).await;
+    let logout = TestApp::client_with(&token)
+        .post(app.url("/api/v1/auth/revoke"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let session = refresh_token_of(&app, "ada@example.com").await[..26].to_owned();
+    let ended = app
+        .client
+        .delete(app.url(&format!("/api/v1/users/{ada}/sessions/{session}")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+
+    let reuse = the_entry_of(&app, "auth.refresh_token_reused").await;
+    assert_eq!(reuse, ("anonymous".to_owned(), ada.clone()));
+    let (body, _) = page(&app, "action=auth.refresh_token_reused").await;
+    assert_eq!(items(&body)[0]["client"], "127.0.0.1");
+    let logged_out = the_entry_of(&app, "auth.logged_out").await;
+    assert_eq!(logged_out, (format!("user:{ada}"), ada.clone()));
+    let ended = the_entry_of(&app, "auth.session_ended").await;
+    assert_eq!(ended, (admin, ada));
     app.stop().await.expect("clean stop");
 }

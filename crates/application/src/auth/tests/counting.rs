@@ -69,7 +69,10 @@ async fn a_login_and_a_logout_are_counted() {
         .sessions
         .expect_session_of()
         .returning(|_| Ok(Some(roster_domain::SessionId::generate())));
-    mocks.sessions.expect_end().returning(|_, _, _, _| Ok(true));
+    mocks
+        .sessions
+        .expect_end()
+        .returning(|_, _, _, _, _| Ok(true));
     let counted = Arc::clone(&mocks.counted);
     let service = auth(mocks, false);
     service

@@ -1,7 +1,7 @@
 //! Sessions: logout, refresh with rotation and reuse detection, listing and ending.
 
 use roster_domain::{
-    RefreshDigest, Refreshed, SessionEnd, SessionId, UserSession,
+    AuditNote, Principal, RefreshDigest, Refreshed, SessionEnd, SessionId, UserSession,
     ports::{AccessDenied, RevocationScope, ThrottleKey},
 };
 
@@ -59,9 +59,13 @@ async fn logout_ends_the_session_the_token_was_minted_for() {
             eq(login),
             eq(SessionEnd::LoggedOut),
             eq(at(NOW)),
+            function(move |by: &AuditNote| {
+                by.actor == Principal::user(session.user_id)
+                    && by.provenance.request_id.as_deref() == Some(REQUEST_ID)
+            }),
         )
         .times(1)
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|_, _, _, _, _| Ok(true));
     mocks
         .revocations
         .expect_revoke_token()
@@ -125,13 +129,15 @@ async fn a_current_refresh_token_is_rotated_for_a_new_access_token() {
     mocks
         .sessions
         .expect_refresh()
-        .withf(|presented, _, now, cutoff| {
+        .withf(|presented, _, now, cutoff, from| {
             presented.as_str() == "presented-digest"
                 && *now == at(NOW)
                 && *cutoff == at(NOW) - SESSIONS.idle_timeout
+                && from.actor.as_str() == "anonymous"
+                && from.client == Some(CLIENT.to_string())
         })
         .times(1)
-        .returning(move |_, next, _, _| {
+        .returning(move |_, next, _, _, _| {
             *sink.lock().expect("lock") = Some(next.clone());
             Ok(Refreshed::Rotated {
                 session: stored.clone(),
@@ -171,7 +177,7 @@ async fn a_spent_refresh_token_ends_its_session_and_is_refused() {
     mocks
         .sessions
         .expect_refresh()
-        .returning(move |_, _, _, _| {
+        .returning(move |_, _, _, _, _| {
             Ok(Refreshed::Reused {
                 session,
                 user_id: user,
@@ -222,7 +228,7 @@ async fn an_unknown_or_malformed_refresh_token_is_refused_and_counted_against_th
     mocks
         .sessions
         .expect_refresh()
-        .returning(|_, _, _, _| Ok(Refreshed::Invalid));
+        .returning(|_, _, _, _, _| Ok(Refreshed::Invalid));
     let result = auth(mocks, false).refresh("presented", CLIENT).await;
     assert!(
         matches!(result, Err(LoginError::InvalidRefreshToken)),
@@ -274,8 +280,9 @@ async fn sessions_are_listed_and_ended_for_those_allowed_only() {
             eq(session.id),
             eq(SessionEnd::Ended),
             eq(at(NOW)),
+            function(move |by: &AuditNote| by.actor == Principal::user(user.id)),
         )
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|_, _, _, _, _| Ok(true));
     let service = auth(mocks, false);
     let actor = Actor::User(Session::fake(user.id, Role::Member));
     assert_eq!(
@@ -314,7 +321,7 @@ async fn sessions_are_not_listed_or_ended_when_refused_or_missing() {
     mocks
         .sessions
         .expect_end()
-        .returning(|_, _, _, _| Ok(false));
+        .returning(|_, _, _, _, _| Ok(false));
     let service = auth(mocks, false);
     let missing = UserId::generate();
     let result = service.sessions(&Actor::System, missing).await;
