@@ -172,6 +172,16 @@ impl AuditId {
     pub fn at(at: DateTime<Utc>) -> Self {
         Self(Ulid::from_datetime(at.into()))
     }
+
+    /// The least id an entry at `at` or later can have: ids order like their times to
+    /// the millisecond, so a time range is also a range of ids, which an index on
+    /// `(column, id)` can seek. Times before 1970 give the least id of all.
+    pub fn least_at(at: DateTime<Utc>) -> Self {
+        // A ULID's time is 48 bits of milliseconds.
+        const MAX_MILLIS: u64 = (1 << 48) - 1;
+        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        Self(Ulid::from_parts(millis.min(MAX_MILLIS), 0))
+    }
 }
 
 /// Not an audit entry's id.
@@ -300,5 +310,12 @@ mod tests {
         let later = AuditId::at(DateTime::from_timestamp(1_800_000_001, 0).unwrap());
         assert!(earlier < later);
         assert_eq!(later.to_string().parse(), Ok(later));
+        let at = DateTime::from_timestamp(1_800_000_000, 999_999_999).unwrap();
+        assert!(AuditId::least_at(at) <= AuditId::at(at));
+        assert!(AuditId::at(at) < AuditId::least_at(at + chrono::Duration::milliseconds(1)));
+        assert_eq!(
+            AuditId::least_at(DateTime::<Utc>::MIN_UTC),
+            AuditId(Ulid::from_parts(0, 0))
+        );
     }
 }

@@ -5,8 +5,16 @@
 use std::fmt::Display;
 
 use chrono::{DateTime, Timelike as _, Utc};
+use serde::Serialize;
 
 use crate::error::ApiError;
+
+/// The `Link` to a listing's next page: `path` with `query`, which carries the next
+/// page's cursor and every other parameter as given.
+pub(crate) fn next_page_link(path: &str, query: &impl Serialize) -> Option<String> {
+    let encoded = serde_urlencoded::to_string(query).ok()?;
+    Some(format!("<{path}?{encoded}>; rel=\"next\""))
+}
 
 /// Collects the invalid query parameters, so one 400 names all of them.
 #[derive(Debug, Default)]

@@ -275,11 +275,21 @@ impl AuditLog for DieselAuditLog {
                 if let Some(action) = filter.action {
                     select = select.filter(audit_log::action.eq(action.as_str()));
                 }
+                // Each bound of time is also one of ids (ids follow times to the
+                // millisecond), so that the indexes on (column, id) seek to the range
+                // instead of reading every entry outside it.
                 if let Some(since) = filter.since {
-                    select = select.filter(audit_log::at.ge(Stamp(since)));
+                    select = select
+                        .filter(audit_log::at.ge(Stamp(since)))
+                        .filter(audit_log::id.ge(AuditId::least_at(since).to_string()));
                 }
                 if let Some(until) = filter.until {
                     select = select.filter(audit_log::at.lt(Stamp(until)));
+                    if let Some(next) = until.checked_add_signed(chrono::Duration::milliseconds(1))
+                    {
+                        let bound = AuditId::least_at(next).to_string();
+                        select = select.filter(audit_log::id.lt(bound));
+                    }
                 }
                 if let Some(before) = query.before {
                     select = select.filter(audit_log::id.lt(before.to_string()));

@@ -15,7 +15,7 @@ use crate::{
     caller::Caller,
     components::AuditActionName,
     error::ApiError,
-    parameters::{ParameterErrors, instant},
+    parameters::{ParameterErrors, instant, next_page_link},
     problem::Problem,
 };
 
@@ -81,8 +81,7 @@ impl AuditParameters {
             cursor: Some(cursor),
             ..self
         };
-        let encoded = serde_urlencoded::to_string(&next).ok()?;
-        Some(format!("</api/v1/audit?{encoded}>; rel=\"next\""))
+        next_page_link("/api/v1/audit", &next)
     }
 }
 

@@ -11,7 +11,7 @@ use super::cursor;
 use crate::{
     components::{RoleName, SortName, StatusName},
     error::ApiError,
-    parameters::{ParameterErrors, instant},
+    parameters::{ParameterErrors, instant, next_page_link},
 };
 
 /// `GET /api/v1/users` parameters as given; [`ListUsersQuery::parse`] checks them, so
@@ -114,7 +114,6 @@ impl ListUsersQuery {
             cursor: Some(cursor),
             ..self
         };
-        let encoded = serde_urlencoded::to_string(&next).ok()?;
-        Some(format!("</api/v1/users?{encoded}>; rel=\"next\""))
+        next_page_link("/api/v1/users", &next)
     }
 }
