@@ -103,6 +103,10 @@ bench-events *BINARIES:
     cargo build --quiet --release -p roster-server
     python3 .ci/bench-events.py {{ if BINARIES == "" { "target/release/roster=this" } else { BINARIES } }}
 
+# Bulk import and export: 100,000 users with argon2id hashes into SQLite and PostgreSQL (ROWS to change it).
+bench-import rows="100000":
+    bash .ci/bench-import.sh {{rows}}
+
 # A CPU profile under load: perf samples the server while wrk drives PATH; writes target/profile/flamegraph.svg.
 profile path="":
     bash .ci/profile.sh {{path}}

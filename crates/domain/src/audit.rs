@@ -40,10 +40,12 @@ pub enum AuditAction {
     /// A spent refresh token was presented again (a stolen token, or a client that
     /// kept an old one): the session ended.
     RefreshTokenReused,
+    /// One batch of a bulk import was written; its fields hold the batch's counts.
+    UsersImported,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserPasswordChanged,
@@ -54,6 +56,7 @@ impl AuditAction {
         Self::LoggedOut,
         Self::SessionEnded,
         Self::RefreshTokenReused,
+        Self::UsersImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +71,7 @@ impl AuditAction {
             Self::LoggedOut => "auth.logged_out",
             Self::SessionEnded => "auth.session_ended",
             Self::RefreshTokenReused => "auth.refresh_token_reused",
+            Self::UsersImported => "users.imported",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod access;
 pub mod actor;
 pub mod audit;
 pub mod events;
+pub mod import;
 pub mod page;
 pub mod ports;
 pub mod sessions;
@@ -24,6 +25,10 @@ pub use audit::{
     AuditQuery, LoginAttempt, Principal, PrincipalError, Provenance, UnknownAuditAction,
 };
 pub use events::{ChangeRecord, EventId, UserChange, UserEvent, UserEventKind, UserField};
+pub use import::{
+    ImportBatch, ImportCounts, ImportedCredential, ImportedUpdate, ImportedUser, OnConflict,
+    OnConflictError,
+};
 pub use page::{
     Cursor, CursorError, EmailDomain, EmailDomainError, EmailLookup, EmailLookupError,
     NameFragment, NameFragmentError, PageSize, PageSizeError, Sort, SortError, SortField, SortKey,

@@ -24,7 +24,8 @@ pub(crate) enum StatusName {
     Disabled,
 }
 
-/// An action the audit log records: changes to users, logins and session endings.
+/// An action the audit log records: changes to users, logins, session endings and
+/// imports.
 #[derive(Debug, Serialize, ToSchema)]
 #[expect(dead_code, reason = "describes values that travel as text")]
 pub(crate) enum AuditActionName {
@@ -48,6 +49,8 @@ pub(crate) enum AuditActionName {
     SessionEnded,
     #[serde(rename = "auth.refresh_token_reused")]
     RefreshTokenReused,
+    #[serde(rename = "users.imported")]
+    UsersImported,
 }
 
 /// How an audited action ended.

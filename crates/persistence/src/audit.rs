@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::{OptionalExtension as _, prelude::*};
 use roster_domain::{
     AuditAction, AuditEntry, AuditId, AuditNote, AuditOutcome, AuditQuery, ChangeRecord,
-    LoginAttempt, Principal, Provenance, SessionEnd, UserId,
+    ImportBatch, LoginAttempt, Principal, Provenance, SessionEnd, UserId,
     ports::{AuditLog, RepositoryError},
 };
 
@@ -59,6 +59,30 @@ pub(crate) fn record_login(
             outcome: AuditOutcome::Success,
             provenance: &login.provenance,
             fields: "",
+        },
+    )
+}
+
+/// The entry of one batch of an import, with its counts, in the batch's transaction.
+pub(crate) fn record_import(conn: &mut DbConnection, batch: &ImportBatch) -> QueryResult<()> {
+    let fields = batch
+        .counts
+        .pairs()
+        .iter()
+        .map(|(name, count)| format!("{name}={count}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    insert(
+        conn,
+        NewEntry {
+            at: batch.at,
+            actor: &batch.actor,
+            action: AuditAction::UsersImported,
+            target: None,
+            client: None,
+            outcome: AuditOutcome::Success,
+            provenance: &batch.provenance,
+            fields: &fields,
         },
     )
 }

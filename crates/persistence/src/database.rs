@@ -29,7 +29,7 @@ use crate::{
 #[derive(Clone)]
 pub struct Database {
     backend: Backend,
-    pool: Pool,
+    pub(crate) pool: Pool,
     instruments: Arc<OnceLock<Instruments>>,
     caches: Caches,
     /// PostgreSQL's invalidations from other instances, while caching.

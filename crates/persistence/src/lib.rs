@@ -12,6 +12,7 @@ mod audit;
 mod backend;
 mod cache;
 mod connection;
+mod copy;
 mod database;
 mod errors;
 mod health;
@@ -30,6 +31,7 @@ mod users;
 pub use audit::DieselAuditLog;
 pub use backend::Backend;
 pub use cache::CacheSettings;
+pub use copy::{CopyError, CopyProgress, TableCopy};
 #[cfg(feature = "testing")]
 pub use database::HeldConnection;
 pub use database::{Database, PoolStatus};

@@ -11,13 +11,17 @@ use argon2::{
 use async_trait::async_trait;
 use roster_domain::{
     Password, PasswordHash,
-    ports::{HashError, PasswordCheck, PasswordHasher},
+    ports::{HashError, HashRejection, PasswordCheck, PasswordHasher},
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use self::workers::{Memory, Workers};
+use self::{
+    schemes::Scheme,
+    workers::{Memory, Workers},
+};
 
+mod schemes;
 mod workers;
 
 /// The argon2id cost and how much hashing may run at once.
@@ -126,6 +130,10 @@ impl PasswordHasher for Argon2Hasher {
             .await
     }
 
+    fn accepts(&self, hash: &PasswordHash) -> Result<(), HashRejection> {
+        schemes::accept(hash).map(|_| ())
+    }
+
     #[tracing::instrument(name = "password.verify", skip_all)]
     async fn verify(
         &self,
@@ -170,14 +178,27 @@ fn hash(password: &Password, params: &Params, memory: &mut Memory) -> anyhow::Re
     PasswordHash::from_phc(phc.to_string()).map_err(|e| anyhow!("{e}"))
 }
 
-/// Verifies with the parameters stored in the hash, and reports whether they differ
-/// from the current ones.
+/// Verifies with the scheme and parameters stored in the hash, and reports whether they
+/// differ from the current ones. A hash of another scheme than argon2 (imported) is
+/// always outdated.
 fn verify(
     password: &Password,
     hash: &PasswordHash,
     current: &Params,
     memory: &mut Memory,
 ) -> anyhow::Result<PasswordCheck> {
+    match Scheme::of(hash.as_str()) {
+        Some(Scheme::Argon2) => {}
+        Some(_) => {
+            let scheme = schemes::accept(hash).map_err(|e| anyhow!("stored password hash {e}"))?;
+            return Ok(if schemes::verify_foreign(password, hash, scheme)? {
+                PasswordCheck::Match { outdated: true }
+            } else {
+                PasswordCheck::Mismatch
+            });
+        }
+        None => return Err(anyhow!("stored password hash is of an unknown scheme")),
+    }
     let parsed =
         Phc::new(hash.as_str()).map_err(|e| anyhow!("stored password hash is malformed: {e}"))?;
     let stored =

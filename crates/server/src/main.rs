@@ -15,6 +15,9 @@ use roster_persistence::Database;
 use roster_server::{Application, Settings, redact::redact_url};
 use roster_telemetry::Telemetry;
 
+mod copy;
+mod transfer;
+
 /// Roster: a user-management REST service.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
@@ -36,6 +39,11 @@ enum Command {
     Migrate {
         #[command(subcommand)]
         action: MigrateAction,
+    },
+    /// Copy or inspect databases.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
     },
     /// Inspect the configuration.
     Config {
@@ -80,6 +88,22 @@ enum UsersAction {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Import users from NDJSON or CSV: with a password (hashed now) or the hash they
+    /// had elsewhere (argon2id/argon2i, bcrypt, scrypt, PBKDF2-SHA256; replaced by an
+    /// argon2id hash at their first login). Exit status 2 when a row was invalid.
+    Import(transfer::ImportArgs),
+    /// Export every user as NDJSON or CSV, in id order; without password hashes unless
+    /// asked.
+    Export(transfer::ExportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbAction {
+    /// Copy every table Roster owns from one database into another (SQLite to
+    /// PostgreSQL, typically), keeping ids, versions and times, and verify each table's
+    /// row count and checksum; nothing is written unless all match. See
+    /// docs/operations.md, "Moving from SQLite to PostgreSQL".
+    Copy(copy::CopyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +144,9 @@ fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode>
             served.map(|()| ExitCode::SUCCESS)
         }
         Command::Migrate { action } => runtime()?.block_on(migrate(action, &settings)),
+        Command::Db {
+            action: DbAction::Copy(args),
+        } => runtime()?.block_on(copy::copy(&settings, args)),
         Command::Config {
             action: ConfigAction::Check,
         } => {
@@ -144,6 +171,18 @@ fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode>
             let password = admin_password()?;
             runtime()?.block_on(create_admin(&settings, &email, &name, password))
         }
+        Command::Users {
+            action: UsersAction::Import(args),
+        } => runtime()?.block_on(async {
+            let service = roster_server::startup::admin_transfer(&settings).await?;
+            transfer::import(&service, args).await
+        }),
+        Command::Users {
+            action: UsersAction::Export(args),
+        } => runtime()?.block_on(async {
+            let service = roster_server::startup::admin_transfer(&settings).await?;
+            transfer::export(&service, args).await
+        }),
     }
 }
 

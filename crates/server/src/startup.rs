@@ -5,7 +5,7 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use opentelemetry::metrics::{Meter, MeterProvider as _, noop::NoopMeterProvider};
-use roster_application::{AuthService, Ports, UserService};
+use roster_application::{AuthService, Ports, TransferService, UserService};
 use roster_domain::{
     Email, NewUser, Password, PasswordPolicy, Role, Status, UserName,
     ports::{
@@ -281,6 +281,7 @@ async fn open_database(settings: &Settings, meter: &Meter) -> anyhow::Result<Dat
 /// The use cases and what the application keeps of their adapters.
 struct Services {
     users: UserService,
+    transfer: TransferService,
     auth: AuthService,
     housekeeping: Housekeeping,
 }
@@ -312,9 +313,12 @@ impl Services {
             audit: audit.clone(),
             context,
         };
-        let users = UserService::new(
+        let policy = PasswordPolicy::new(settings.auth.password_min_length);
+        let users = UserService::new(ports.clone(), policy);
+        let transfer = TransferService::new(
             ports.clone(),
-            PasswordPolicy::new(settings.auth.password_min_length),
+            Arc::new(DieselUserRepository::new(database.clone())),
+            policy,
         );
         let auth = AuthService::new(
             ports,
@@ -324,6 +328,7 @@ impl Services {
         );
         Ok(Self {
             users,
+            transfer,
             auth,
             housekeeping: Housekeeping {
                 revocations,
@@ -339,6 +344,16 @@ impl Services {
 /// The users use cases on the configured database, migrated, for command-line
 /// administration.
 pub async fn admin_users(settings: &Settings) -> anyhow::Result<UserService> {
+    Ok(admin_services(settings).await?.users)
+}
+
+/// The import and export use cases on the configured database, migrated, for the
+/// command line.
+pub async fn admin_transfer(settings: &Settings) -> anyhow::Result<TransferService> {
+    Ok(admin_services(settings).await?.transfer)
+}
+
+async fn admin_services(settings: &Settings) -> anyhow::Result<Services> {
     let database = Database::connect(&settings.database).await?;
     database
         .run_migrations()
@@ -348,7 +363,7 @@ pub async fn admin_users(settings: &Settings) -> anyhow::Result<UserService> {
     // The command line logs nobody in: its throttle never counts.
     let throttle = Arc::new(InMemoryLoginThrottle::new(settings.auth.throttle.clone())?);
     // Its changes are audited as the system's, from no request.
-    Ok(Services::build(settings, &database, &meter, throttle, Arc::new(NoRequest))?.users)
+    Services::build(settings, &database, &meter, throttle, Arc::new(NoRequest))
 }
 
 /// Creates the configured administrator when no user exists yet.

@@ -8,6 +8,7 @@ mod clock;
 mod events;
 mod health;
 mod idempotency;
+mod import;
 mod metrics;
 mod passwords;
 mod rate_limit;
@@ -22,8 +23,9 @@ pub use clock::{Clock, SystemClock};
 pub use events::{Backlog, EventOutbox, EventPublisher, PublishError};
 pub use health::{HealthCheck, HealthCheckError};
 pub use idempotency::{IdempotencyKey, IdempotencyStore, Reservation, StoredResponse};
+pub use import::{ImportWriteError, UserTransfer};
 pub use metrics::{BusinessMetrics, LoginOutcome, RevocationScope};
-pub use passwords::{HashError, PasswordCheck, PasswordHasher};
+pub use passwords::{HashError, HashRejection, PasswordCheck, PasswordHasher};
 pub use rate_limit::{Quota, RateDecision, RateLimiter, window_of};
 pub use revocations::RevocationStore;
 pub use sessions::SessionStore;
@@ -43,6 +45,8 @@ pub use events::{MockEventOutbox, MockEventPublisher};
 pub use health::MockHealthCheck;
 #[cfg(any(test, feature = "mocks"))]
 pub use idempotency::MockIdempotencyStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use import::MockUserTransfer;
 #[cfg(any(test, feature = "mocks"))]
 pub use metrics::MockBusinessMetrics;
 #[cfg(any(test, feature = "mocks"))]

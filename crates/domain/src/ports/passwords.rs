@@ -15,12 +15,39 @@ pub enum HashError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Why a hash made elsewhere (an import) is not taken; [`HashRejection::rule`] names
+/// the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HashRejection {
+    #[error(
+        "is not a hash of a supported scheme (argon2id, argon2i, bcrypt, scrypt, pbkdf2-sha256)"
+    )]
+    Unsupported,
+    #[error("is not a well-formed hash of its scheme")]
+    Malformed,
+    /// Its cost parameters are beyond what this service verifies: one login would tie
+    /// up a hashing thread, or its memory, for too long.
+    #[error("has cost parameters beyond what this service verifies")]
+    TooCostly,
+}
+
+impl HashRejection {
+    /// A stable, machine-readable name of the rule.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::Unsupported => "hash_scheme",
+            Self::Malformed => "hash_format",
+            Self::TooCostly => "hash_cost",
+        }
+    }
+}
+
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordCheck {
     Mismatch,
-    /// The password is right; `outdated` when the hash was made with other parameters
-    /// than the current ones, so the caller should store a fresh hash.
+    /// The password is right; `outdated` when the hash was made with another scheme or
+    /// other parameters than the current ones, so the caller should store a fresh hash.
     Match {
         outdated: bool,
     },
@@ -34,7 +61,12 @@ pub trait PasswordHasher: Send + Sync {
     /// A new hash of `password`, with a fresh salt and the current parameters.
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
 
-    /// Checks `password` against `hash`.
+    /// Whether `hash`, made elsewhere, is one this hasher can verify at a bounded cost:
+    /// cheap (it parses, it does not hash).
+    fn accepts(&self, hash: &PasswordHash) -> Result<(), HashRejection>;
+
+    /// Checks `password` against `hash`: a hash of the current scheme, or of any scheme
+    /// [`PasswordHasher::accepts`].
     async fn verify(
         &self,
         password: &Password,

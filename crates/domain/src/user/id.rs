@@ -19,6 +19,12 @@ impl UserId {
         Self(Ulid::generate())
     }
 
+    /// A new id from the time `at` and fresh randomness: for users created elsewhere at
+    /// `at` (an import), so that ids keep sorting by creation time.
+    pub fn generate_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(Ulid::from_datetime(at.into()))
+    }
+
     /// Parses the canonical 26-character form (case-insensitive, as ULIDs are).
     /// Text that decodes but does not write back the same, such as a first character
     /// past `7` (which overflows 128 bits), names no id.

@@ -15,6 +15,7 @@ use roster_domain::{
 
 mod filter;
 mod row;
+mod transfer;
 
 use row::UserRow;
 

@@ -165,3 +165,93 @@ async fn hashes_agree_with_the_argon2_crates_own() {
         PasswordCheck::Match { outdated: false }
     );
 }
+
+/// Hashes of "imported password 1" made by other implementations (Python's hashlib and
+/// the `bcrypt` package), with cheap costs.
+const FOREIGN_HASHES: [&str; 4] = [
+    "$2b$04$A64jTB/v/xj.WOq768SAduKqUXsT.xCkfeYfKtTa4kQznh.LdO962",
+    "$2a$04$q8a9g9RLIVWs7T23aeYeney/QLNentLmy45EUVCvRCnxtySwDTfWi",
+    "$scrypt$ln=10,r=8,p=1$cm9zdGVyLXRlc3Qtc2FsdA$9k7OppdvLxlqP8xhGrRqVqjYHpQUqjA8oozto6QVMbg",
+    "$pbkdf2-sha256$i=1000,l=32$cm9zdGVyLXRlc3Qtc2FsdA$6S1iQ35rU7HCmur/JJg4pfNC5mEzJmXMHvsyIRjSufc",
+];
+
+#[tokio::test]
+async fn foreign_hashes_verify_their_password_only_and_are_always_outdated() {
+    let hasher = Argon2Hasher::new(&settings()).expect("hasher");
+    let password = Password::new("imported password 1");
+    let wrong = Password::new("imported password 2");
+    for text in FOREIGN_HASHES {
+        let hash = PasswordHash::from_phc(text).expect("hash");
+        assert_eq!(hasher.accepts(&hash), Ok(()), "{text}");
+        assert_eq!(
+            hasher.verify(&password, &hash).await.expect("verify"),
+            PasswordCheck::Match { outdated: true },
+            "{text}"
+        );
+        assert_eq!(
+            hasher.verify(&wrong, &hash).await.expect("verify"),
+            PasswordCheck::Mismatch,
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn argon2i_hashes_are_accepted_and_outdated() {
+    let hasher = Argon2Hasher::new(&settings()).expect("hasher");
+    let password = Password::new("imported password 1");
+    let params = Params::new(1024, 1, 1, None).expect("params");
+    let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, params);
+    let hash = argon2::password_hash::PasswordHasher::hash_password(
+        &argon2i,
+        password.expose().as_bytes(),
+    )
+    .expect("argon2i");
+    let hash = PasswordHash::from_phc(hash.to_string()).expect("hash");
+    assert!(hash.as_str().starts_with("$argon2i$"));
+    assert_eq!(hasher.accepts(&hash), Ok(()));
+    assert_eq!(
+        hasher.verify(&password, &hash).await.expect("verify"),
+        PasswordCheck::Match { outdated: true }
+    );
+}
+
+#[test]
+fn unknown_malformed_and_too_costly_hashes_are_refused_before_any_hashing() {
+    let hasher = Argon2Hasher::new(&settings()).expect("hasher");
+    let refused = |text: &str| {
+        hasher
+            .accepts(&PasswordHash::from_phc(text).expect("hash"))
+            .map_err(|e| e.rule())
+    };
+    assert_eq!(refused("$1$salt$md5crypt"), Err("hash_scheme"));
+    assert_eq!(
+        refused("$pbkdf2-sha1$i=1000$c2FsdA$aGFzaA"),
+        Err("hash_scheme")
+    );
+    assert_eq!(refused("$argon2id$v=19$m=1024"), Err("hash_format"));
+    assert_eq!(refused("$2b$04$tooShort"), Err("hash_format"));
+    assert_eq!(refused("$scrypt$ln=10$c2FsdA$aGFzaA"), Err("hash_format"));
+    assert_eq!(
+        refused("$2b$31$A64jTB/v/xj.WOq768SAduKqUXsT.xCkfeYfKtTa4kQznh.LdO962"),
+        Err("hash_cost")
+    );
+    assert_eq!(
+        refused(
+            "$argon2id$v=19$m=4194304,t=1,p=1$cm9zdGVyLXRlc3Qtc2FsdA$9k7OppdvLxlqP8xhGrRqVqjYHpQUqjA8oozto6QVMbg"
+        ),
+        Err("hash_cost")
+    );
+    assert_eq!(
+        refused(
+            "$scrypt$ln=30,r=8,p=1$cm9zdGVyLXRlc3Qtc2FsdA$9k7OppdvLxlqP8xhGrRqVqjYHpQUqjA8oozto6QVMbg"
+        ),
+        Err("hash_cost")
+    );
+    assert_eq!(
+        refused(
+            "$pbkdf2-sha256$i=100000000,l=32$cm9zdGVyLXRlc3Qtc2FsdA$6S1iQ35rU7HCmur/JJg4pfNC5mEzJmXMHvsyIRjSufc"
+        ),
+        Err("hash_cost")
+    );
+}

@@ -68,7 +68,14 @@ impl TestApp {
         backend: Backend,
         adjust: impl FnOnce(&mut Settings),
     ) -> Option<Self> {
-        let database = TestDatabase::of(backend)?;
+        Some(Self::spawn_on(TestDatabase::of(backend)?, adjust).await)
+    }
+
+    /// As `spawn_with`, on a database that already exists (and may hold users).
+    pub(crate) async fn spawn_on(
+        database: TestDatabase,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = settings(&database);
         adjust(&mut settings);
         let application = Application::build(&settings)
@@ -101,7 +108,7 @@ impl TestApp {
                 .expect("json");
             app.admin_id = me["id"].as_str().map(ToOwned::to_owned);
         }
-        Some(app)
+        app
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

@@ -1,0 +1,262 @@
+//! Users in bulk: [`TransferService`] imports rows made elsewhere (validated by the
+//! same value objects as the API, written in batched transactions) and pages through
+//! every user for an export.
+
+mod plan;
+mod row;
+
+use std::{collections::HashSet, sync::Arc};
+
+use roster_domain::{
+    Actor, ImportCounts, ImportedUser, OnConflict, Operation, PasswordPolicy, Resource, User,
+    UserId,
+    ports::{ImportWriteError, UserTransfer},
+};
+
+pub use row::{RawUser, RowError};
+
+use crate::{Ports, UsersError};
+
+/// How often a batch is planned again when the store changed under it.
+const BATCH_ATTEMPTS: usize = 3;
+
+/// The most rows one batch may hold: every row is a few bound parameters of one
+/// multi-row `INSERT`, and SQLite allows 32,766 per statement.
+pub const MAX_BATCH_ROWS: usize = 2_000;
+
+/// How an import treats its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportOptions {
+    pub on_conflict: OnConflict,
+    /// Validate and plan every row against the stored users, and write nothing.
+    pub dry_run: bool,
+}
+
+/// How one row of an import ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Created(UserId),
+    Updated(UserId),
+    /// The stored user already matched the row (`update`).
+    Unchanged(UserId),
+    /// The user exists and was left alone (`skip`).
+    Skipped(UserId),
+    /// The user exists (`fail`), or the row would take the last rights of an active
+    /// administrator away; the stored user was left alone.
+    Conflict {
+        id: UserId,
+        reason: &'static str,
+    },
+    Invalid(RowError),
+}
+
+/// A row's line and outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowReport {
+    pub line: u64,
+    pub outcome: RowOutcome,
+}
+
+/// The rows of a batch, in input order, and their counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BatchReport {
+    pub rows: Vec<RowReport>,
+    pub counts: ImportCounts,
+}
+
+impl BatchReport {
+    fn push(&mut self, line: u64, outcome: RowOutcome) {
+        let counts = &mut self.counts;
+        match &outcome {
+            RowOutcome::Created(_) => counts.created += 1,
+            RowOutcome::Updated(_) => counts.updated += 1,
+            RowOutcome::Unchanged(_) => counts.unchanged += 1,
+            RowOutcome::Skipped(_) => counts.skipped += 1,
+            RowOutcome::Conflict { .. } => counts.conflicts += 1,
+            RowOutcome::Invalid(_) => counts.invalid += 1,
+        }
+        self.rows.push(RowReport { line, outcome });
+    }
+
+    fn extend(&mut self, other: Self) {
+        self.counts.add(&other.counts);
+        self.rows.extend(other.rows);
+    }
+}
+
+/// The import and export use cases (administrators, and the command line).
+#[derive(Clone)]
+pub struct TransferService {
+    ports: Ports,
+    transfer: Arc<dyn UserTransfer>,
+    policy: PasswordPolicy,
+}
+
+impl std::fmt::Debug for TransferService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransferService").finish_non_exhaustive()
+    }
+}
+
+impl TransferService {
+    pub fn new(ports: Ports, transfer: Arc<dyn UserTransfer>, policy: PasswordPolicy) -> Self {
+        Self {
+            ports,
+            transfer,
+            policy,
+        }
+    }
+
+    /// Imports one batch of rows (at most [`MAX_BATCH_ROWS`]): every valid row is
+    /// created, updated or left as `options` say, in one transaction per run of rows
+    /// that names no user twice (a second row for the same user is written after the
+    /// first, as it would be by running them one by one). Invalid rows are reported,
+    /// never written. Answers each row's outcome, in input order.
+    #[tracing::instrument(name = "users.import", skip_all, fields(actor = %actor.label(), rows = i64::try_from(rows.len()).unwrap_or(i64::MAX), dry_run = options.dry_run))]
+    pub async fn import_batch(
+        &self,
+        actor: &Actor,
+        rows: Vec<RawUser>,
+        options: ImportOptions,
+    ) -> Result<BatchReport, UsersError> {
+        self.ports
+            .authorizer
+            .authorize(
+                actor,
+                &roster_domain::AccessRequest {
+                    operation: Operation::Write,
+                    resource: Resource::Users,
+                    at: self.ports.clock.now(),
+                },
+            )
+            .map_err(UsersError::from)?;
+        if rows.len() > MAX_BATCH_ROWS {
+            return Err(UsersError::Unexpected(anyhow::anyhow!(
+                "a batch holds at most {MAX_BATCH_ROWS} rows, not {}",
+                rows.len()
+            )));
+        }
+        let mut report = BatchReport::default();
+        let mut run: Vec<ImportedUser> = Vec::new();
+        let mut keys: HashSet<String> = HashSet::new();
+        // Invalid rows wait with the run they follow, so that the report stays in
+        // input order.
+        let mut pending_invalid: Vec<(u64, RowError)> = Vec::new();
+        for raw in rows {
+            let line = raw.line;
+            match raw.parse(
+                self.policy,
+                self.ports.hasher.as_ref(),
+                self.ports.clock.now(),
+            ) {
+                Err(error) => pending_invalid.push((line, error)),
+                Ok(user) => {
+                    let user_keys = row::keys(&user);
+                    if user_keys.iter().any(|key| keys.contains(key)) {
+                        report.extend(
+                            self.write_run(
+                                actor,
+                                std::mem::take(&mut run),
+                                &mut pending_invalid,
+                                options,
+                            )
+                            .await?,
+                        );
+                        keys.clear();
+                    }
+                    keys.extend(user_keys);
+                    run.push(user);
+                }
+            }
+        }
+        report.extend(
+            self.write_run(actor, run, &mut pending_invalid, options)
+                .await?,
+        );
+        report.rows.sort_by_key(|row| row.line);
+        Ok(report)
+    }
+
+    /// Plans and writes one run of rows naming distinct users, planning again when
+    /// the store changed in between; the invalid rows seen so far are counted with it
+    /// (in its audit entry).
+    async fn write_run(
+        &self,
+        actor: &Actor,
+        run: Vec<ImportedUser>,
+        invalid: &mut Vec<(u64, RowError)>,
+        options: ImportOptions,
+    ) -> Result<BatchReport, UsersError> {
+        let mut report = BatchReport::default();
+        for (line, error) in invalid.drain(..) {
+            report.push(line, RowOutcome::Invalid(error));
+        }
+        if run.is_empty() {
+            return Ok(report);
+        }
+        for attempt in 1..=BATCH_ATTEMPTS {
+            let (planned, batch) = plan::plan(self, actor, &run, options, report.counts).await?;
+            // A batch that changes nothing writes nothing, not even its audit entry:
+            // running an import again leaves the database as it was.
+            if options.dry_run || (batch.created.is_empty() && batch.updated.is_empty()) {
+                report.extend(planned);
+                return Ok(report);
+            }
+            match self.write(&batch).await {
+                Ok(()) => {
+                    for _ in &batch.created {
+                        self.ports
+                            .metrics
+                            .user_changed(roster_domain::UserEventKind::Created);
+                    }
+                    for _ in &batch.updated {
+                        self.ports
+                            .metrics
+                            .user_changed(roster_domain::UserEventKind::Updated);
+                    }
+                    report.extend(planned);
+                    return Ok(report);
+                }
+                Err(ImportWriteError::Raced) if attempt < BATCH_ATTEMPTS => {
+                    tracing::info!(
+                        attempt,
+                        "the users changed under an import batch; planning it again"
+                    );
+                }
+                Err(ImportWriteError::Raced) => return Err(UsersError::Conflict),
+                Err(ImportWriteError::Repository(e)) => return Err(e.into()),
+            }
+        }
+        Err(UsersError::Conflict)
+    }
+
+    async fn write(&self, batch: &roster_domain::ImportBatch) -> Result<(), ImportWriteError> {
+        self.transfer.write_batch(batch).await
+    }
+
+    /// Up to `limit` users in id order after `after`, with their password hashes
+    /// (administrators, and the command line): a page of an export.
+    #[tracing::instrument(name = "users.export", skip_all, fields(actor = %actor.label()))]
+    pub async fn export_page(
+        &self,
+        actor: &Actor,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<User>, UsersError> {
+        self.ports
+            .authorizer
+            .authorize(
+                actor,
+                &roster_domain::AccessRequest {
+                    operation: Operation::Read,
+                    resource: Resource::Users,
+                    at: self.ports.clock.now(),
+                },
+            )
+            .map_err(UsersError::from)?;
+        Ok(self.transfer.page(after, limit).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests;
