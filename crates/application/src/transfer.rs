@@ -107,6 +107,22 @@ impl TransferService {
         }
     }
 
+    /// Whether `actor` may import (administrators, and the command line): asked before
+    /// an upload is read, so that a refused one costs nothing.
+    pub fn authorize_import(&self, actor: &Actor) -> Result<(), UsersError> {
+        self.ports
+            .authorizer
+            .authorize(
+                actor,
+                &roster_domain::AccessRequest {
+                    operation: Operation::Write,
+                    resource: Resource::Users,
+                    at: self.ports.clock.now(),
+                },
+            )
+            .map_err(UsersError::from)
+    }
+
     /// Imports one batch of rows (at most [`MAX_BATCH_ROWS`]): every valid row is
     /// created, updated or left as `options` say, in one transaction per run of rows
     /// that names no user twice (a second row for the same user is written after the
@@ -119,17 +135,7 @@ impl TransferService {
         rows: Vec<RawUser>,
         options: ImportOptions,
     ) -> Result<BatchReport, UsersError> {
-        self.ports
-            .authorizer
-            .authorize(
-                actor,
-                &roster_domain::AccessRequest {
-                    operation: Operation::Write,
-                    resource: Resource::Users,
-                    at: self.ports.clock.now(),
-                },
-            )
-            .map_err(UsersError::from)?;
+        self.authorize_import(actor)?;
         if rows.len() > MAX_BATCH_ROWS {
             return Err(UsersError::Unexpected(anyhow::anyhow!(
                 "a batch holds at most {MAX_BATCH_ROWS} rows, not {}",

@@ -53,6 +53,16 @@ pub(crate) enum AuditActionName {
     UsersImported,
 }
 
+/// What an import does with a row whose user exists.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "describes values that travel as text")]
+pub(crate) enum OnConflictName {
+    Skip,
+    Update,
+    Fail,
+}
+
 /// How an audited action ended.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -18,7 +18,9 @@ use utoipa::{
 
 use crate::{
     audit, auth,
-    components::{AuditActionName, AuditOutcomeName, RoleName, SortName, StatusName},
+    components::{
+        AuditActionName, AuditOutcomeName, OnConflictName, RoleName, SortName, StatusName,
+    },
     error::FieldError,
     observability, probes,
     problem::Problem,
@@ -173,7 +175,8 @@ fn regex_escape(c: char) -> String {
         StatusName,
         SortName,
         AuditActionName,
-        AuditOutcomeName
+        AuditOutcomeName,
+        OnConflictName
     )),
     tags(
         (name = "auth", description = "Tokens and registration"),

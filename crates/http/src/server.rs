@@ -12,7 +12,7 @@ use actix_web::{
     middleware::from_fn,
     web::{self, ServiceConfig},
 };
-use roster_application::{AuthService, UserService};
+use roster_application::{AuthService, TransferService, UserService};
 use roster_domain::PasswordPolicy;
 use tokio::net::TcpStream;
 use tracing_actix_web::TracingLogger;
@@ -39,6 +39,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct ApiState {
     pub users: UserService,
+    pub transfer: TransferService,
     pub auth: AuthService,
     pub readiness: Readiness,
     pub trusted_proxies: TrustedProxies,
@@ -60,6 +61,7 @@ pub fn build_server(
     settings: &ServerSettings,
 ) -> std::io::Result<Server> {
     let users = web::Data::new(state.users);
+    let transfer = web::Data::new(state.transfer);
     let auth = web::Data::new(state.auth);
     let proxies = web::Data::new(state.trusted_proxies);
     let readiness = web::Data::new(state.readiness);
@@ -85,6 +87,7 @@ pub fn build_server(
             .wrap(from_fn(provenance::scope))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(users.clone())
+            .app_data(transfer.clone())
             .app_data(auth.clone())
             .app_data(proxies.clone())
             .app_data(readiness.clone())

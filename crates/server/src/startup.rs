@@ -120,6 +120,7 @@ impl Application {
         let on_api_port = settings.telemetry.metrics.prometheus && metrics_server.is_none();
         let state = ApiState {
             users: services.users,
+            transfer: services.transfer,
             auth: services.auth,
             readiness: readiness.clone(),
             trusted_proxies: TrustedProxies(settings.server.trusted_proxies.clone()),

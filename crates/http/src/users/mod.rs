@@ -5,6 +5,7 @@ mod create;
 pub(crate) mod cursor;
 mod delete;
 mod dto;
+mod import;
 mod list;
 mod outcomes;
 mod password;
@@ -31,6 +32,7 @@ use crate::routing::resource;
     read::me,
     list::list,
     create::create,
+    import::import,
     read::get,
     replace::replace,
     patch::patch,
@@ -59,6 +61,7 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
             resource("/users/{id}/sessions/{session_id}", "DELETE")
                 .route(web::delete().to(sessions::end)),
         )
+        .service(resource("/users/import", "POST").route(web::post().to(import::import)))
         .service(
             resource("/users", "GET, POST")
                 .route(web::get().to(list::list))

@@ -25,12 +25,13 @@ fn the_committed_copy_is_current() {
 }
 
 /// Every operation the service has.
-const OPERATIONS: [&str; 19] = [
+const OPERATIONS: [&str; 20] = [
     "POST /api/v1/auth/token",
     "POST /api/v1/auth/revoke",
     "POST /api/v1/auth/register",
     "GET /api/v1/users",
     "POST /api/v1/users",
+    "POST /api/v1/users/import",
     "GET /api/v1/users/me",
     "GET /api/v1/users/{id}",
     "PUT /api/v1/users/{id}",

@@ -490,8 +490,112 @@ fn assert_secret(path: &Path) {
 fn assert_secret(_: &Path) {}
 
 roster_persistence::backend_tests!(
+    administrators_import_over_http_with_an_outcome_per_row,
     import_takes_exactly_the_valid_rows_and_their_users_log_in,
     a_second_run_changes_nothing,
     an_interrupted_import_finishes_when_run_again,
     an_export_imports_into_an_empty_database_as_the_same_users,
 );
+
+async fn post_import(
+    app: &TestApp,
+    client: &reqwest::Client,
+    query: &str,
+    body: String,
+) -> reqwest::Response {
+    client
+        .post(app.url(&format!("/api/v1/users/import{query}")))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("import")
+}
+
+/// A member, another media type, an oversized body, too many rows and a bad parameter
+/// are refused.
+async fn assert_refusals(app: &TestApp) {
+    let member = app.created_user("member@example.com", "Member").await;
+    assert!(member["id"].is_string());
+    let member = TestApp::client_with(
+        &app.login("member@example.com", crate::helpers::PASSWORD)
+            .await,
+    );
+    let forbidden = post_import(app, &member, "", row("x@example.com", &json!({}))).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    let json = app
+        .client
+        .post(app.url("/api/v1/users/import"))
+        .json(&json!({ "email": "x@example.com" }))
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = post_import(app, &app.client, "", "x".repeat(2 * 1024 * 1024)).await;
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let many = (0..2001)
+        .map(|i| format!("{{\"email\":\"m{i}@example.com\"}}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let too_many = post_import(app, &app.client, "", many).await;
+    assert_eq!(too_many.status(), StatusCode::BAD_REQUEST);
+    let bad = post_import(app, &app.client, "?on_conflict=merge", String::new()).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn administrators_import_over_http_with_an_outcome_per_row(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = [
+        row("http@example.com", &json!({ "password_hash": BCRYPT_2A })),
+        row("bad address", &json!({})),
+        row(ADMIN_EMAIL, &json!({})),
+    ]
+    .join("\n");
+    let dry: Value = post_import(&app, &app.client, "?dry_run=true", body.clone())
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["counts"]["created"], 1, "{dry}");
+    let absent = app.try_login("http@example.com", IMPORTED_PASSWORD).await;
+    assert_eq!(
+        absent.status(),
+        StatusCode::UNAUTHORIZED,
+        "a dry run writes nothing"
+    );
+
+    let response = post_import(&app, &app.client, "", body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.expect("json");
+    assert_eq!(report["rows"][0]["outcome"], "created", "{report}");
+    assert_eq!(report["rows"][1]["outcome"], "invalid");
+    assert_eq!(report["rows"][1]["field"], "email");
+    assert_eq!(report["rows"][1]["rule"], "email_syntax");
+    assert_eq!(report["rows"][2]["outcome"], "skipped");
+    assert_eq!(report["rows"][2]["id"].as_str(), app.admin_id.as_deref());
+    app.login("http@example.com", IMPORTED_PASSWORD).await;
+
+    // Audited as the administrator's, from the request.
+    let audit: Value = app
+        .get("/api/v1/audit?action=users.imported")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let entry = &audit["items"][0];
+    assert_eq!(
+        entry["actor"].as_str(),
+        app.admin_id
+            .as_deref()
+            .map(|id| format!("user:{id}"))
+            .as_deref(),
+        "{audit}"
+    );
+    assert!(entry["request_id"].is_string(), "{audit}");
+
+    assert_refusals(&app).await;
+    app.stop().await.expect("stops");
+}

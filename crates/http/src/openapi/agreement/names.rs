@@ -1,9 +1,10 @@
-//! The enumerated names: roles, statuses, listing orders and audited actions.
+//! The enumerated names: roles, statuses, listing orders, audited actions and an
+//! import's conflict policies.
 
 use std::sync::LazyLock;
 
 use proptest::{prelude::*, sample::select};
-use roster_domain::{AuditAction, Role, Sort, Status};
+use roster_domain::{AuditAction, OnConflict, Role, Sort, Status};
 
 use super::{PUBLISHED, Published, tricky_text};
 
@@ -16,6 +17,7 @@ static ROLES: LazyLock<Published> = LazyLock::new(|| component("RoleName"));
 static STATUSES: LazyLock<Published> = LazyLock::new(|| component("StatusName"));
 static SORTS: LazyLock<Published> = LazyLock::new(|| component("SortName"));
 static ACTIONS: LazyLock<Published> = LazyLock::new(|| component("AuditActionName"));
+static CONFLICTS: LazyLock<Published> = LazyLock::new(|| component("OnConflictName"));
 
 /// A known name, or one changed in a way a lenient parser might forgive: case, white
 /// space around it, a doubled or misplaced `-`.
@@ -28,6 +30,7 @@ fn name_like() -> impl Strategy<Value = String> {
             .chain([Status::Active, Status::Disabled].map(Status::as_str))
             .chain(Sort::NAMES)
             .chain(AuditAction::ALL.map(AuditAction::as_str))
+            .chain([OnConflict::Skip, OnConflict::Update, OnConflict::Fail].map(OnConflict::as_str))
             .collect::<Vec<_>>(),
     );
     prop_oneof![
@@ -50,5 +53,6 @@ proptest! {
         prop_assert_eq!(text.parse::<Status>().is_ok(), STATUSES.accepts(text.as_str()), "status {:?}", text);
         prop_assert_eq!(text.parse::<Sort>().is_ok(), SORTS.accepts(text.as_str()), "sort {:?}", text);
         prop_assert_eq!(text.parse::<AuditAction>().is_ok(), ACTIONS.accepts(text.as_str()), "action {:?}", text);
+        prop_assert_eq!(text.parse::<OnConflict>().is_ok(), CONFLICTS.accepts(text.as_str()), "on_conflict {:?}", text);
     }
 }
