@@ -15,13 +15,17 @@ roster="$PWD/target/release/roster"
 # One argon2id hash (of "imported password 1", m=19456,t=2,p=1) for every user: the
 # import stores it as given, so its cost is not what is measured.
 hash='$argon2id$v=19$m=19456,t=2,p=1$cm9zdGVyLXRlc3Qtc2FsdA$9k7OppdvLxlqP8xhGrRqVqjYHpQUqjA8oozto6QVMbg'
-file="$work/users-$rows.ndjson"
-if [ ! -s "$file" ]; then
+# Two orders of the same users: by address (an export sorted by e-mail), and shuffled
+# (addresses and names arrive in no order, so every batch lands all over those indexes).
+sorted="$work/users-$rows.ndjson"
+shuffled="$work/users-$rows-shuffled.ndjson"
+if [ ! -s "$sorted" ]; then
   awk -v n="$rows" -v h="$hash" 'BEGIN {
     for (i = 1; i <= n; i++)
       printf "{\"email\":\"user%07d@example.com\",\"name\":\"User %d\",\"password_hash\":\"%s\",\"created_at\":\"2024-01-01T00:00:00Z\"}\n", i, i, h
-  }' > "$file"
+  }' > "$sorted"
 fi
+[ -s "$shuffled" ] || shuf --random-source=<(yes) "$sorted" > "$shuffled"
 
 export ROSTER__AUTH__PRIVATE_KEY
 ROSTER__AUTH__PRIVATE_KEY="$("$roster" keygen | sed -n 's/^private key[^:]*: //p')"
@@ -29,8 +33,8 @@ unset DATABASE_URL ROSTER_CONFIG
 
 seconds() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
 
-measure() { # backend url
-  local backend="$1" url="$2" started import_s export_s summary
+measure() { # backend url file order
+  local backend="$1" url="$2" file="$3" order="$4" started import_s export_s summary
   export ROSTER__DATABASE__URL="$url"
   "$roster" migrate run >/dev/null
   started=$(seconds)
@@ -43,16 +47,19 @@ measure() { # backend url
   started=$(seconds)
   summary=$("$roster" users import "$file" 2>/dev/null)
   again_s=$(python3 -c "print(f'{$(seconds) - $started:.2f}')")
-  printf '| %s | %s | %s s (%s rows/s) | %s s (%s rows/s) | %s s |\n' "$backend" "$rows" \
+  printf '| %s | %s | %s | %s s (%s rows/s) | %s s (%s rows/s) | %s s |\n' "$backend" "$order" "$rows" \
     "$import_s" "$(python3 -c "print(round($rows / $import_s))")" \
     "$export_s" "$(python3 -c "print(round($rows / $export_s))")" "$again_s"
 }
 
-echo "| backend | users | import (new users) | export (with hashes) | import again (all skipped) |"
-echo "|---|---|---|---|---|"
-rm -f "$work"/roster.db*
-measure SQLite "sqlite://$work/roster.db"
+echo "| backend | rows in | users | import (new users) | export (with hashes) | import again (all skipped) |"
+echo "|---|---|---|---|---|---|"
 db=roster_bench_import
-psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-measure PostgreSQL "postgres://postgres@127.0.0.1:5432/$db"
-psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null
+for order in sorted shuffled; do
+  file=$sorted; [ "$order" = shuffled ] && file=$shuffled
+  rm -f "$work"/roster.db*
+  measure SQLite "sqlite://$work/roster.db" "$file" "$order"
+  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+  measure PostgreSQL "postgres://postgres@127.0.0.1:5432/$db" "$file" "$order"
+done
+psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1

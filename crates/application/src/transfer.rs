@@ -3,16 +3,20 @@
 //! every user for an export.
 
 mod plan;
+mod report;
 mod row;
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
 
 use roster_domain::{
-    Actor, ImportCounts, ImportedUser, OnConflict, Operation, PasswordPolicy, Resource, User,
-    UserId,
+    Actor, ImportedUser, Operation, PasswordPolicy, Resource, User, UserId, UserIdGenerator,
     ports::{ImportWriteError, UserTransfer},
 };
 
+pub use report::{BatchReport, ImportOptions, RowOutcome, RowReport};
 pub use row::{RawUser, RowError};
 
 use crate::{Ports, UsersError};
@@ -24,72 +28,14 @@ const BATCH_ATTEMPTS: usize = 3;
 /// multi-row `INSERT`, and SQLite allows 32,766 per statement.
 pub const MAX_BATCH_ROWS: usize = 2_000;
 
-/// How an import treats its rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ImportOptions {
-    pub on_conflict: OnConflict,
-    /// Validate and plan every row against the stored users, and write nothing.
-    pub dry_run: bool,
-}
-
-/// How one row of an import ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowOutcome {
-    Created(UserId),
-    Updated(UserId),
-    /// The stored user already matched the row (`update`).
-    Unchanged(UserId),
-    /// The user exists and was left alone (`skip`).
-    Skipped(UserId),
-    /// The user exists (`fail`), or the row would take the last rights of an active
-    /// administrator away; the stored user was left alone.
-    Conflict {
-        id: UserId,
-        reason: &'static str,
-    },
-    Invalid(RowError),
-}
-
-/// A row's line and outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowReport {
-    pub line: u64,
-    pub outcome: RowOutcome,
-}
-
-/// The rows of a batch, in input order, and their counts.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct BatchReport {
-    pub rows: Vec<RowReport>,
-    pub counts: ImportCounts,
-}
-
-impl BatchReport {
-    fn push(&mut self, line: u64, outcome: RowOutcome) {
-        let counts = &mut self.counts;
-        match &outcome {
-            RowOutcome::Created(_) => counts.created += 1,
-            RowOutcome::Updated(_) => counts.updated += 1,
-            RowOutcome::Unchanged(_) => counts.unchanged += 1,
-            RowOutcome::Skipped(_) => counts.skipped += 1,
-            RowOutcome::Conflict { .. } => counts.conflicts += 1,
-            RowOutcome::Invalid(_) => counts.invalid += 1,
-        }
-        self.rows.push(RowReport { line, outcome });
-    }
-
-    fn extend(&mut self, other: Self) {
-        self.counts.add(&other.counts);
-        self.rows.extend(other.rows);
-    }
-}
-
 /// The import and export use cases (administrators, and the command line).
 #[derive(Clone)]
 pub struct TransferService {
     ports: Ports,
     transfer: Arc<dyn UserTransfer>,
     policy: PasswordPolicy,
+    /// New users' ids, neighbours within a millisecond (see [`UserIdGenerator`]).
+    ids: Arc<Mutex<UserIdGenerator>>,
 }
 
 impl std::fmt::Debug for TransferService {
@@ -104,6 +50,7 @@ impl TransferService {
             ports,
             transfer,
             policy,
+            ids: Arc::default(),
         }
     }
 
@@ -201,7 +148,8 @@ impl TransferService {
             return Ok(report);
         }
         for attempt in 1..=BATCH_ATTEMPTS {
-            let (planned, batch) = plan::plan(self, actor, &run, options, report.counts).await?;
+            let (planned, batch) =
+                plan::plan(&self.planner(), actor, &run, options, report.counts).await?;
             // A batch that changes nothing writes nothing, not even its audit entry:
             // running an import again leaves the database as it was.
             if options.dry_run || (batch.created.is_empty() && batch.updated.is_empty()) {
@@ -234,6 +182,14 @@ impl TransferService {
             }
         }
         Err(UsersError::Conflict)
+    }
+
+    fn planner(&self) -> plan::Planner<'_> {
+        plan::Planner {
+            ports: &self.ports,
+            transfer: self.transfer.as_ref(),
+            ids: &self.ids,
+        }
     }
 
     async fn write(&self, batch: &roster_domain::ImportBatch) -> Result<(), ImportWriteError> {

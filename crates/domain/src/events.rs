@@ -38,6 +38,8 @@ pub enum UserField {
     Name,
     Role,
     Status,
+    /// Set by an import (docs/import.md).
+    ExternalId,
 }
 
 impl UserField {
@@ -47,6 +49,7 @@ impl UserField {
             Self::Name => "name",
             Self::Role => "role",
             Self::Status => "status",
+            Self::ExternalId => "external_id",
         }
     }
 }
@@ -55,10 +58,16 @@ impl FromStr for UserField {
     type Err = UnknownEvent;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [Self::Email, Self::Name, Self::Role, Self::Status]
-            .into_iter()
-            .find(|field| field.as_str() == text)
-            .ok_or(UnknownEvent)
+        [
+            Self::Email,
+            Self::Name,
+            Self::Role,
+            Self::Status,
+            Self::ExternalId,
+        ]
+        .into_iter()
+        .find(|field| field.as_str() == text)
+        .ok_or(UnknownEvent)
     }
 }
 
@@ -274,6 +283,7 @@ mod tests {
             password_hash: None,
             password_changed_at: None,
             last_login_at: None,
+            external_id: None,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::{
     access::TokenRevocation,
     audit::Provenance,
     events::UserChange,
-    user::{Email, Password, PasswordHash, Role, Status, User, UserId, UserName},
+    user::{Email, ExternalId, Password, PasswordHash, Role, Status, User, UserId, UserName},
 };
 
 /// How a user arrives with their password: as typed (hashed on import), or as the
@@ -30,6 +30,9 @@ pub struct ImportedUser {
     pub name: UserName,
     pub role: Role,
     pub status: Status,
+    /// The user's id in the system the row comes from: kept, unique, a second way to
+    /// recognise an existing user.
+    pub external_id: Option<ExternalId>,
     pub created_at: Option<DateTime<Utc>>,
     /// `None` for a user exported without a password hash: they cannot log in until
     /// one is set.

@@ -38,7 +38,8 @@ pub use sessions::{
     RefreshDigest, RefreshGrant, Refreshed, SessionEnd, SessionId, SessionPolicy, UserSession,
 };
 pub use user::{
-    Email, EmailError, NewUser, Password, PasswordHash, PasswordHashError, PasswordPolicy,
-    PasswordRejection, Role, RoleError, Status, StatusError, User, UserId, UserIdError, UserName,
-    UserNameError, UserPatch, UserReplacement,
+    Email, EmailError, ExternalId, ExternalIdError, NewUser, Password, PasswordHash,
+    PasswordHashError, PasswordPolicy, PasswordRejection, Role, RoleError, Status, StatusError,
+    User, UserId, UserIdError, UserIdGenerator, UserName, UserNameError, UserPatch,
+    UserReplacement,
 };

@@ -227,7 +227,7 @@ copy_table!(users, order (id), [
     id: String, email: String, name: String, role: String, status: String,
     created_at: DateTime<Utc>, updated_at: DateTime<Utc>, version: i64,
     password_hash: Option<String>, password_changed_at: Option<DateTime<Utc>>,
-    last_login_at: Option<DateTime<Utc>>, email_domain: String,
+    last_login_at: Option<DateTime<Utc>>, email_domain: String, external_id: Option<String>,
 ]);
 copy_table!(sessions, order (id), [
     id: String, user_id: String, created_at: DateTime<Utc>, last_used_at: DateTime<Utc>,

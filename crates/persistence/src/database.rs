@@ -78,9 +78,11 @@ impl Database {
             let busy_ms = settings.sqlite_busy_timeout.as_millis();
             enable_wal(target.to_owned(), busy_ms).await?;
             // Per-connection settings; WAL is a property of the file, set above.
+            // A negative cache_size is in KiB.
+            let cache_kib = u64::from(settings.sqlite_cache_mib) * 1024;
             pragmas = format!(
                 "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON;"
+                 PRAGMA foreign_keys = ON; PRAGMA cache_size = -{cache_kib};"
             );
         }
         let target = match backend {

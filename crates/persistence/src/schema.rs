@@ -17,6 +17,7 @@ diesel::table! {
         password_changed_at -> Nullable<Instant>,
         last_login_at -> Nullable<Instant>,
         email_domain -> Text,
+        external_id -> Nullable<Text>,
     }
 }
 

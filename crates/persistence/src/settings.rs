@@ -24,6 +24,10 @@ pub struct DatabaseSettings {
     /// How long SQLite waits on a locked database before it reports "busy".
     #[serde(with = "humantime_serde")]
     pub sqlite_busy_timeout: Duration,
+    /// SQLite's page cache per connection, in MiB: an upper bound, filled as pages are
+    /// read. SQLite's own default (2 MiB) rereads index pages from the file at every
+    /// turn once the table outgrows it.
+    pub sqlite_cache_mib: u32,
     /// How long one PostgreSQL statement may run before the server cancels it (sent as
     /// `statement_timeout`; a URL that sets `options` keeps its own).
     #[serde(with = "humantime_serde")]
@@ -42,6 +46,7 @@ impl Default for DatabaseSettings {
             wait_timeout: Duration::from_secs(5),
             create_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_cache_mib: 32,
             statement_timeout: Duration::from_secs(10),
             auto_migrate: true,
             cache: CacheSettings::default(),
@@ -69,6 +74,9 @@ impl DatabaseSettings {
                 "database.cache.max_entries and database.cache.time_to_live must be greater than zero (or set database.cache.enabled to false)"
                     .to_owned(),
             );
+        }
+        if self.sqlite_cache_mib == 0 {
+            return Err("database.sqlite_cache_mib must be at least 1".to_owned());
         }
         if self.max_connections == 0 {
             return Err("database.max_connections must be at least 1".to_owned());

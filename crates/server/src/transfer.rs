@@ -38,7 +38,7 @@ pub(crate) struct ImportArgs {
     #[arg(long)]
     allow_invalid: bool,
     /// Rows per transaction.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=2000))]
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u16).range(1..=2000))]
     batch_size: u16,
 }
 

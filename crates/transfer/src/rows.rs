@@ -4,7 +4,7 @@ use std::io::{self, BufRead};
 
 use roster_application::{RawUser, RowError};
 
-use crate::{Format, MAX_ROW_BYTES, UserRecord, unreadable};
+use crate::record::{Format, MAX_ROW_BYTES, UserRecord, unreadable};
 
 /// The rows of an input, as [`RawUser`]s or the reason a row cannot be read; an I/O
 /// error ends the iteration with that error.
@@ -29,6 +29,7 @@ enum Column {
     Name,
     Role,
     Status,
+    ExternalId,
     CreatedAt,
     Password,
     PasswordHash,
@@ -42,6 +43,7 @@ impl Column {
             "name" => Self::Name,
             "role" => Self::Role,
             "status" => Self::Status,
+            "external_id" => Self::ExternalId,
             "created_at" => Self::CreatedAt,
             "password" => Self::Password,
             "password_hash" => Self::PasswordHash,
@@ -182,6 +184,7 @@ impl<R: BufRead> Rows<R> {
                         Column::Name => &mut record.name,
                         Column::Role => &mut record.role,
                         Column::Status => &mut record.status,
+                        Column::ExternalId => &mut record.external_id,
                         Column::CreatedAt => &mut record.created_at,
                         Column::Password => &mut record.password,
                         Column::PasswordHash => &mut record.password_hash,

@@ -1,3 +1,4 @@
+use roster_application::RawUser;
 use roster_domain::{Email, PasswordHash, Role, Status, User, UserId, UserName};
 
 use super::*;
@@ -83,6 +84,7 @@ fn user() -> User {
         ),
         password_changed_at: None,
         last_login_at: None,
+        external_id: Some(roster_domain::ExternalId::parse("crm, 42").expect("external id")),
     }
 }
 
@@ -103,6 +105,7 @@ fn what_an_export_writes_an_import_reads_back_in_both_formats() {
                 "{format}"
             );
             assert_eq!(row.email.as_deref(), Some("ada@example.com"));
+            assert_eq!(row.external_id.as_deref(), Some("crm, 42"));
             assert_eq!(row.name.as_deref(), Some("Lovelace, \"Ada\""));
             assert_eq!(
                 (row.role.as_deref(), row.status.as_deref()),

@@ -1,16 +1,38 @@
 //! Planning a run of import rows against the stored users: which are new, which
 //! change a user, which are left alone, and the [`ImportBatch`] that writes them.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Utc};
 use roster_domain::{
     Actor, ImportBatch, ImportCounts, ImportedCredential, ImportedUpdate, ImportedUser, OnConflict,
-    PasswordHash, TokenRevocation, User, UserChange, UserId, UserReplacement, ports::PasswordCheck,
+    PasswordHash, TokenRevocation, User, UserChange, UserField, UserId, UserIdGenerator,
+    UserReplacement,
+    ports::{PasswordCheck, UserTransfer},
 };
 
-use super::{BatchReport, ImportOptions, RowError, RowOutcome, TransferService};
-use crate::UsersError;
+use super::{
+    report::{BatchReport, ImportOptions, RowOutcome},
+    row::RowError,
+};
+use crate::{Ports, UsersError};
+
+/// What planning reads: the ports, the stored users, and where new ids come from.
+pub(super) struct Planner<'a> {
+    pub(super) ports: &'a Ports,
+    pub(super) transfer: &'a dyn UserTransfer,
+    pub(super) ids: &'a Mutex<UserIdGenerator>,
+}
+
+impl Planner<'_> {
+    /// A new user's id for the time `at` (see [`UserIdGenerator`]).
+    fn next_id(&self, at: DateTime<Utc>) -> UserId {
+        match self.ids.lock() {
+            Ok(mut ids) => ids.next_at(at),
+            Err(_) => UserId::generate_at(at),
+        }
+    }
+}
 
 /// What a row finds stored.
 enum Found<'a> {
@@ -24,7 +46,7 @@ enum Found<'a> {
 /// holds the counts of rows already reported with this run (invalid ones), which its
 /// audit entry includes.
 pub(super) async fn plan(
-    service: &TransferService,
+    service: &Planner<'_>,
     actor: &Actor,
     run: &[ImportedUser],
     options: ImportOptions,
@@ -32,24 +54,27 @@ pub(super) async fn plan(
 ) -> Result<(BatchReport, ImportBatch), UsersError> {
     let ids: Vec<UserId> = run.iter().filter_map(|user| user.id).collect();
     let emails: Vec<_> = run.iter().map(|user| user.email.clone()).collect();
-    let stored = service.transfer.matching(&ids, &emails).await?;
-    let by_id: HashMap<UserId, &User> = stored.iter().map(|user| (user.id, user)).collect();
-    let by_email: HashMap<String, &User> = stored
+    let external_ids: Vec<_> = run
         .iter()
-        .map(|user| (user.email.as_str().to_lowercase(), user))
+        .filter_map(|user| user.external_id.clone())
         .collect();
+    let stored = service
+        .transfer
+        .matching(&ids, &emails, &external_ids)
+        .await?;
+    let known = Known::of(&stored);
 
     let now = service.ports.clock.now();
     let mut report = BatchReport::default();
     let mut created = Vec::new();
     let mut updated = Vec::new();
     for row in run {
-        let found = find(row, &by_id, &by_email);
+        let found = known.find(row);
         let outcome = match (found, options.on_conflict) {
             (Found::TwoUsers, _) => RowOutcome::Invalid(RowError::new(
                 "email",
                 "unique",
-                "belongs to another user than the row's id",
+                "the row's id, e-mail address and external id name different users",
             )),
             (Found::Nobody, _) => {
                 let user = new_user(service, row, now, options.dry_run).await?;
@@ -91,24 +116,51 @@ pub(super) async fn plan(
     Ok((report, batch))
 }
 
-fn find<'a>(
-    row: &ImportedUser,
-    by_id: &HashMap<UserId, &'a User>,
-    by_email: &HashMap<String, &'a User>,
-) -> Found<'a> {
-    let by_email = by_email.get(&row.email.as_str().to_lowercase()).copied();
-    let by_id = row.id.and_then(|id| by_id.get(&id).copied());
-    match (by_id, by_email) {
-        (None, None) => Found::Nobody,
-        (Some(a), Some(b)) if a.id != b.id => Found::TwoUsers,
-        (Some(user), _) | (None, Some(user)) => Found::User(user),
+/// The stored users a run's rows may name, by each key.
+struct Known<'a> {
+    ids: HashMap<UserId, &'a User>,
+    emails: HashMap<String, &'a User>,
+    external_ids: HashMap<String, &'a User>,
+}
+
+impl<'a> Known<'a> {
+    fn of(stored: &'a [User]) -> Self {
+        Self {
+            ids: stored.iter().map(|user| (user.id, user)).collect(),
+            emails: stored
+                .iter()
+                .map(|user| (user.email.as_str().to_lowercase(), user))
+                .collect(),
+            external_ids: stored
+                .iter()
+                .filter_map(|user| Some((user.external_id.clone()?.as_str().to_owned(), user)))
+                .collect(),
+        }
+    }
+
+    /// The user the row names by id, e-mail address or external id; `TwoUsers` when
+    /// its keys name different users.
+    fn find(&self, row: &ImportedUser) -> Found<'a> {
+        let named = [
+            row.id.and_then(|id| self.ids.get(&id).copied()),
+            self.emails.get(&row.email.as_str().to_lowercase()).copied(),
+            row.external_id
+                .as_ref()
+                .and_then(|external| self.external_ids.get(external.as_str()).copied()),
+        ];
+        let mut found = named.into_iter().flatten();
+        match found.next() {
+            None => Found::Nobody,
+            Some(user) if found.all(|other| other.id == user.id) => Found::User(user),
+            Some(_) => Found::TwoUsers,
+        }
     }
 }
 
 /// A hash of the row's credential, if it has one: a given hash as it is, a password
 /// hashed now (not in a dry run, which only validates).
 async fn hash_of(
-    service: &TransferService,
+    service: &Planner<'_>,
     credential: &ImportedCredential,
     dry_run: bool,
 ) -> Result<Option<PasswordHash>, UsersError> {
@@ -120,7 +172,7 @@ async fn hash_of(
 }
 
 async fn new_user(
-    service: &TransferService,
+    service: &Planner<'_>,
     row: &ImportedUser,
     now: DateTime<Utc>,
     dry_run: bool,
@@ -131,7 +183,7 @@ async fn new_user(
         None => None,
     };
     Ok(User {
-        id: row.id.unwrap_or_else(|| UserId::generate_at(created_at)),
+        id: row.id.unwrap_or_else(|| service.next_id(created_at)),
         email: row.email.clone(),
         name: row.name.clone(),
         role: row.role,
@@ -142,6 +194,7 @@ async fn new_user(
         password_changed_at: hash.as_ref().map(|_| now),
         password_hash: hash,
         last_login_at: None,
+        external_id: row.external_id.clone(),
     })
 }
 
@@ -153,27 +206,15 @@ enum Change {
     To(Box<ImportedUpdate>),
 }
 
-/// What the row changes of `current`.
-async fn change(
-    service: &TransferService,
+/// Whether the row changes the password, and its new hash (none in a dry run that would
+/// have to compute it: nothing is written then).
+async fn password_change(
+    service: &Planner<'_>,
     current: &User,
     row: &ImportedUser,
-    now: DateTime<Utc>,
     dry_run: bool,
-) -> Result<Change, UsersError> {
-    let replacement = UserReplacement {
-        email: row.email.clone(),
-        name: row.name.clone(),
-        role: row.role,
-        status: row.status,
-    };
-    let fields_change = replacement.email.as_str() != current.email.as_str()
-        || replacement.name.as_str() != current.name.as_str()
-        || replacement.role != current.role
-        || replacement.status != current.status;
-    // Whether the password changes, and its new hash (none in a dry run that would
-    // have to compute it: nothing is written then).
-    let (password_changes, new_hash) = match &row.credential {
+) -> Result<(bool, Option<PasswordHash>), UsersError> {
+    Ok(match &row.credential {
         None => (false, None),
         Some(ImportedCredential::Hash(hash)) => {
             let differs = current.password_hash.as_ref() != Some(hash);
@@ -193,7 +234,34 @@ async fn change(
                 (true, hash_of(service, credential, dry_run).await?)
             }
         }
+    })
+}
+
+/// What the row changes of `current`.
+async fn change(
+    service: &Planner<'_>,
+    current: &User,
+    row: &ImportedUser,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<Change, UsersError> {
+    let replacement = UserReplacement {
+        email: row.email.clone(),
+        name: row.name.clone(),
+        role: row.role,
+        status: row.status,
     };
+    // An external id is set or changed by a row that gives one, never removed.
+    let external_id_change = row
+        .external_id
+        .as_ref()
+        .filter(|given| current.external_id.as_ref() != Some(*given));
+    let fields_change = external_id_change.is_some()
+        || replacement.email.as_str() != current.email.as_str()
+        || replacement.name.as_str() != current.name.as_str()
+        || replacement.role != current.role
+        || replacement.status != current.status;
+    let (password_changes, new_hash) = password_change(service, current, row, dry_run).await?;
     if !fields_change && !password_changes {
         return Ok(Change::None);
     }
@@ -205,8 +273,16 @@ async fn change(
     let mut changes = Vec::new();
     if fields_change {
         changes.extend(UserChange::of_replacement(current, &replacement));
+        if external_id_change.is_some()
+            && let Some(UserChange::Updated { fields }) = changes.first_mut()
+        {
+            fields.push(UserField::ExternalId);
+        }
     }
     let mut user = current.clone().replaced(replacement, now);
+    if let Some(external_id) = external_id_change {
+        user.external_id = Some(external_id.clone());
+    }
     if let Some(hash) = new_hash {
         user = user.with_password(hash, now);
     }

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use roster_domain::{
-    Email, EmailError, ImportedCredential, ImportedUser, Password, PasswordHash, PasswordPolicy,
-    Role, Status, UserId, UserName, UserNameError, ports::PasswordHasher,
+    Email, EmailError, ExternalId, ImportedCredential, ImportedUser, Password, PasswordHash,
+    PasswordPolicy, Role, Status, UserId, UserName, UserNameError, ports::PasswordHasher,
 };
 
 /// A row of an import as read, every field text: the file adapters fill it, and
@@ -18,6 +18,8 @@ pub struct RawUser {
     pub name: Option<String>,
     pub role: Option<String>,
     pub status: Option<String>,
+    /// The user's id in the system the row comes from.
+    pub external_id: Option<String>,
     /// RFC 3339.
     pub created_at: Option<String>,
     pub password: Option<String>,
@@ -89,6 +91,13 @@ impl RawUser {
                 RowError::new("status", "enum", e.to_string())
             })?,
         };
+        let external_id = self
+            .external_id
+            .as_deref()
+            .filter(|text| !text.is_empty())
+            .map(ExternalId::parse)
+            .transpose()
+            .map_err(|e| RowError::new("external_id", e.rule(), e.to_string()))?;
         let created_at = self
             .created_at
             .as_deref()
@@ -103,6 +112,7 @@ impl RawUser {
             name,
             role,
             status,
+            external_id,
             created_at,
             credential,
         })
@@ -188,12 +198,16 @@ fn created_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, RowError>
     Ok(at)
 }
 
-/// What names the user of a row: its e-mail address (folded) and its id if given.
+/// What names the user of a row: its e-mail address (folded), and its id and external
+/// id if given.
 /// Two rows of one batch sharing a key are written one after the other.
 pub(super) fn keys(user: &ImportedUser) -> Vec<String> {
     let mut keys = vec![format!("email:{}", user.email.as_str().to_lowercase())];
     if let Some(id) = user.id {
         keys.push(format!("id:{id}"));
+    }
+    if let Some(external) = &user.external_id {
+        keys.push(format!("external:{external}"));
     }
     keys
 }

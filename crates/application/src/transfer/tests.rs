@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use roster_domain::{
-    ImportBatch, Role, Status, User, UserChange,
+    ImportBatch, OnConflict, Role, Status, User, UserChange,
     ports::{AccessDenied, ImportWriteError, MockUserTransfer, PasswordCheck},
 };
 
@@ -40,19 +40,24 @@ impl Store {
     fn mock(&self) -> MockUserTransfer {
         let mut transfer = MockUserTransfer::new();
         let users = Arc::clone(&self.users);
-        transfer.expect_matching().returning(move |ids, emails| {
-            let users = users.lock().expect("lock");
-            Ok(users
-                .iter()
-                .filter(|u| {
-                    ids.contains(&u.id)
-                        || emails
-                            .iter()
-                            .any(|e| e.as_str().eq_ignore_ascii_case(u.email.as_str()))
-                })
-                .cloned()
-                .collect())
-        });
+        transfer
+            .expect_matching()
+            .returning(move |ids, emails, externals| {
+                let users = users.lock().expect("lock");
+                Ok(users
+                    .iter()
+                    .filter(|u| {
+                        ids.contains(&u.id)
+                            || emails
+                                .iter()
+                                .any(|e| e.as_str().eq_ignore_ascii_case(u.email.as_str()))
+                            || u.external_id
+                                .as_ref()
+                                .is_some_and(|x| externals.contains(x))
+                    })
+                    .cloned()
+                    .collect())
+            });
         let (users, batches) = (Arc::clone(&self.users), Arc::clone(&self.batches));
         transfer.expect_write_batch().returning(move |batch| {
             let mut users = users.lock().expect("lock");
@@ -127,7 +132,7 @@ async fn a_dry_run_plans_against_the_store_and_writes_and_hashes_nothing() {
     let stored = existing.clone();
     transfer
         .expect_matching()
-        .returning(move |_, _| Ok(vec![stored.clone()]));
+        .returning(move |_, _, _| Ok(vec![stored.clone()]));
     transfer.expect_write_batch().never();
     let service = service_of(mocks, transfer);
 
@@ -165,16 +170,19 @@ async fn a_batch_raced_by_another_writer_is_planned_again() {
     let racer = stored_user("raced@example.com", 1);
     let calls = Arc::new(Mutex::new(0));
     let seen = Arc::clone(&calls);
-    transfer.expect_matching().times(2).returning(move |_, _| {
-        let mut calls = seen.lock().expect("lock");
-        *calls += 1;
-        // The second plan sees the user another instance created meanwhile.
-        Ok(if *calls == 1 {
-            vec![]
-        } else {
-            vec![racer.clone()]
-        })
-    });
+    transfer
+        .expect_matching()
+        .times(2)
+        .returning(move |_, _, _| {
+            let mut calls = seen.lock().expect("lock");
+            *calls += 1;
+            // The second plan sees the user another instance created meanwhile.
+            Ok(if *calls == 1 {
+                vec![]
+            } else {
+                vec![racer.clone()]
+            })
+        });
     let mut first = true;
     transfer.expect_write_batch().times(1).returning(move |_| {
         if std::mem::take(&mut first) {
@@ -285,4 +293,53 @@ async fn a_hash_the_hasher_refuses_is_an_invalid_row_and_members_may_not_import(
         )
         .await;
     assert!(matches!(denied, Err(UsersError::Forbidden)));
+}
+
+#[tokio::test]
+async fn rows_find_their_user_by_external_id_and_keys_naming_two_users_are_invalid() {
+    let mut mocks = Mocks::new();
+    accepting(&mut mocks);
+    let mut crm = stored_user("crm@example.com", 1);
+    crm.external_id = Some(roster_domain::ExternalId::parse("crm-1").expect("external id"));
+    let other = stored_user("other@example.com", 1);
+    let store = Store::with(vec![crm.clone(), other.clone()]);
+    let service = service_of(mocks, store.mock());
+    let with_external = |line, email: &str| RawUser {
+        external_id: Some("crm-1".to_owned()),
+        ..raw(line, email)
+    };
+    let options = ImportOptions {
+        on_conflict: OnConflict::Update,
+        dry_run: false,
+    };
+    let report = service
+        .import_batch(
+            &Actor::System,
+            vec![
+                with_external(1, "renamed@example.com"),
+                with_external(2, "other@example.com"),
+            ],
+            options,
+        )
+        .await
+        .expect("imported");
+    assert_eq!(report.rows[0].outcome, RowOutcome::Updated(crm.id));
+    assert!(
+        matches!(&report.rows[1].outcome, RowOutcome::Invalid(e) if e.field == "email" && e.rule == "unique"),
+        "{:?}",
+        report.rows[1]
+    );
+    let batches = store.batches.lock().expect("lock");
+    let update = &batches[0].updated[0];
+    assert_eq!(update.user.email.as_str(), "renamed@example.com");
+    assert_eq!(
+        update.changes.first(),
+        Some(&UserChange::Updated {
+            fields: vec![
+                roster_domain::UserField::Email,
+                roster_domain::UserField::Name
+            ]
+        }),
+        "the external id did not change"
+    );
 }

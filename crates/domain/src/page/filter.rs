@@ -5,7 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::user::{Email, Role, Status, UserName};
+use crate::user::{Email, ExternalId, Role, Status, UserName};
 
 /// Which users a listing shows; every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub struct UserFilter {
     pub created_after: Option<DateTime<Utc>>,
     /// Created strictly before this instant.
     pub created_before: Option<DateTime<Utc>>,
+    /// The user with this id in the system they were imported from.
+    pub external_id: Option<ExternalId>,
 }
 
 /// An address to look up: text up to [`Email::MAX_LEN`] characters without control

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::{
     import::ImportBatch,
     ports::RepositoryError,
-    user::{Email, User, UserId},
+    user::{Email, ExternalId, User, UserId},
 };
 
 /// Why [`UserTransfer::write_batch`] wrote nothing.
@@ -24,12 +24,14 @@ pub enum ImportWriteError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserTransfer: Send + Sync {
-    /// The stored users whose id is one of `ids` or whose e-mail address is one of
-    /// `emails` (compared case-insensitively), from the database.
+    /// The stored users whose id is one of `ids`, whose e-mail address is one of
+    /// `emails` (compared case-insensitively) or whose external id is one of
+    /// `external_ids`, from the database.
     async fn matching(
         &self,
         ids: &[UserId],
         emails: &[Email],
+        external_ids: &[ExternalId],
     ) -> Result<Vec<User>, RepositoryError>;
 
     /// Writes `batch` in one transaction, whole or not at all: its new users (with

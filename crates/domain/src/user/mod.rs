@@ -1,6 +1,7 @@
 //! The [`User`] entity and its value objects.
 
 mod email;
+mod external_id;
 mod id;
 mod name;
 mod password;
@@ -10,7 +11,8 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, Utc};
 
 pub use email::{Email, EmailError};
-pub use id::{UserId, UserIdError};
+pub use external_id::{ExternalId, ExternalIdError};
+pub use id::{UserId, UserIdError, UserIdGenerator};
 pub use name::{UserName, UserNameError};
 pub use password::{Password, PasswordHash, PasswordHashError, PasswordPolicy, PasswordRejection};
 
@@ -155,6 +157,8 @@ pub struct User {
     pub password_hash: Option<PasswordHash>,
     pub password_changed_at: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// The user's id in the system they were imported from, if any.
+    pub external_id: Option<ExternalId>,
 }
 
 impl User {
@@ -179,6 +183,7 @@ impl User {
             password_hash: None,
             password_changed_at: None,
             last_login_at: None,
+            external_id: None,
         }
     }
 

@@ -215,6 +215,11 @@ pub(crate) struct UserResponse {
     /// 1 on creation, one more with every change; the `ETag` is `"{id}.{version}"`.
     #[schema(minimum = 1)]
     version: u64,
+    /// The user's id in the system they were imported from (see `POST /users/import`);
+    /// absent when none was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 255)]
+    external_id: Option<String>,
 }
 
 impl From<User> for UserResponse {
@@ -228,6 +233,7 @@ impl From<User> for UserResponse {
             created_at: user.created_at,
             updated_at: user.updated_at,
             version: user.version,
+            external_id: user.external_id.map(|id| id.as_str().to_owned()),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! by the domain's value objects, so that one 400 names every invalid parameter.
 
 use roster_domain::{
-    EmailDomain, EmailLookup, NameFragment, PageSize, Role, Sort, Status, UserFilter, UserQuery,
+    EmailDomain, EmailLookup, ExternalId, NameFragment, PageSize, Role, Sort, Status, UserFilter,
+    UserQuery,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -46,6 +47,10 @@ pub(super) struct ListUsersQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     created_before: Option<String>,
+    /// The user with this id in the system they were imported from (exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$")]
+    external_id: Option<String>,
     /// The order (default `created_at`); ties are broken by id.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[param(value_type = Option<SortName>)]
@@ -84,6 +89,11 @@ impl ListUsersQuery {
             status: errors.parse("status", self.status.as_deref(), str::parse::<Status>),
             created_after: errors.parse("created_after", self.created_after.as_deref(), instant),
             created_before: errors.parse("created_before", self.created_before.as_deref(), instant),
+            external_id: errors.parse(
+                "external_id",
+                self.external_id.as_deref(),
+                ExternalId::parse,
+            ),
         };
         let sort = errors.parse("sort", self.sort.as_deref(), str::parse::<Sort>);
         let sort = sort.unwrap_or_default();

@@ -38,6 +38,9 @@ pub(super) fn filtered(filter: &UserFilter) -> users::BoxedQuery<'static, MultiB
     if let Some(before) = filter.created_before {
         select = select.filter(users::created_at.lt(Stamp(before)));
     }
+    if let Some(external_id) = &filter.external_id {
+        select = select.filter(users::external_id.eq(external_id.as_str().to_owned()));
+    }
     select
 }
 

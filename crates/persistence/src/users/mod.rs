@@ -73,6 +73,7 @@ impl UserRepository for DieselUserRepository {
                         users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
                         users::last_login_at.eq(row.last_login_at.map(Stamp)),
                         users::email_domain.eq(row.email_domain),
+                        users::external_id.eq(row.external_id),
                     ))
                     .execute(conn)?;
                 outbox::record(conn, id, version, &record)

@@ -3,7 +3,9 @@
 use anyhow::{Context as _, anyhow};
 use chrono::{DateTime, Utc};
 use diesel::Queryable;
-use roster_domain::{Email, PasswordHash, User, UserId, UserName, ports::RepositoryError};
+use roster_domain::{
+    Email, ExternalId, PasswordHash, User, UserId, UserName, ports::RepositoryError,
+};
 
 /// A row as stored: text and integers, mapped to domain types by [`UserRow::into_domain`].
 #[derive(Queryable)]
@@ -21,6 +23,7 @@ pub(super) struct UserRow {
     pub(super) last_login_at: Option<DateTime<Utc>>,
     /// Derived from `email`, for the domain filter; written with it.
     pub(super) email_domain: String,
+    pub(super) external_id: Option<String>,
 }
 
 impl UserRow {
@@ -41,6 +44,7 @@ impl UserRow {
             password_changed_at: user.password_changed_at,
             last_login_at: user.last_login_at,
             email_domain: user.email.domain().to_owned(),
+            external_id: user.external_id.as_ref().map(|id| id.as_str().to_owned()),
         })
     }
 
@@ -69,6 +73,12 @@ impl UserRow {
                 .map_err(|e| invalid("password_hash", &e))?,
             password_changed_at: self.password_changed_at,
             last_login_at: self.last_login_at,
+            external_id: self
+                .external_id
+                .as_deref()
+                .map(ExternalId::parse)
+                .transpose()
+                .map_err(|e| invalid("external_id", &e))?,
         })
     }
 }

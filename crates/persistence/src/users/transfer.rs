@@ -8,7 +8,7 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 use roster_domain::{
-    ChangeRecord, Email, ImportBatch, User, UserChange, UserId,
+    ChangeRecord, Email, ExternalId, ImportBatch, User, UserChange, UserId,
     ports::{ImportWriteError, RepositoryError, UserTransfer},
 };
 
@@ -45,18 +45,32 @@ impl UserTransfer for DieselUserRepository {
         &self,
         ids: &[UserId],
         emails: &[Email],
+        external_ids: &[ExternalId],
     ) -> Result<Vec<User>, RepositoryError> {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         let emails: Vec<String> = emails
             .iter()
             .map(|email| email.as_str().to_lowercase())
             .collect();
+        let external_ids: Vec<String> = external_ids
+            .iter()
+            .map(|id| id.as_str().to_owned())
+            .collect();
         let rows = self
             .database
             .query("SELECT", "users", move |conn| {
-                users::table
-                    .filter(users::id.eq_any(ids).or(lower(users::email).eq_any(emails)))
-                    .load::<UserRow>(conn)
+                // Only the lists that hold something: SQLite reads `x IN ()` in an OR
+                // as a reason to scan the whole table instead of searching each index.
+                let mut query = users::table
+                    .filter(lower(users::email).eq_any(emails))
+                    .into_boxed();
+                if !ids.is_empty() {
+                    query = query.or_filter(users::id.eq_any(ids));
+                }
+                if !external_ids.is_empty() {
+                    query = query.or_filter(users::external_id.eq_any(external_ids));
+                }
+                query.load::<UserRow>(conn)
             })
             .await?;
         rows.into_iter().map(UserRow::into_domain).collect()
@@ -158,6 +172,7 @@ fn insert_values(
     diesel::dsl::Eq<users::password_changed_at, Option<Stamp>>,
     diesel::dsl::Eq<users::last_login_at, Option<Stamp>>,
     diesel::dsl::Eq<users::email_domain, &str>,
+    diesel::dsl::Eq<users::external_id, Option<&str>>,
 )> {
     rows.iter()
         .map(|row| {
@@ -174,6 +189,7 @@ fn insert_values(
                 users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
                 users::last_login_at.eq(row.last_login_at.map(Stamp)),
                 users::email_domain.eq(row.email_domain.as_str()),
+                users::external_id.eq(row.external_id.as_deref()),
             )
         })
         .collect()
@@ -242,6 +258,7 @@ fn write_update(
         users::version.eq(users::version + 1),
         users::password_hash.eq(&row.password_hash),
         users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
+        users::external_id.eq(&row.external_id),
     ))
     .returning(users::version)
     .get_result::<i64>(conn)

@@ -469,7 +469,7 @@ async fn an_export_imports_into_an_empty_database_as_the_same_users(backend: Bac
     let plain = roster(&source, &["users", "export", "--format", "csv"], None);
     let plain = text(&plain.stdout);
     assert!(
-        plain.starts_with("id,email,name,role,status,created_at\n"),
+        plain.starts_with("id,email,name,role,status,external_id,created_at\n"),
         "{plain}"
     );
     assert!(!plain.contains('$'), "{plain}");
@@ -491,6 +491,7 @@ fn assert_secret(_: &Path) {}
 
 roster_persistence::backend_tests!(
     administrators_import_over_http_with_an_outcome_per_row,
+    external_ids_are_kept_unique_and_a_listing_filter,
     import_takes_exactly_the_valid_rows_and_their_users_log_in,
     a_second_run_changes_nothing,
     an_interrupted_import_finishes_when_run_again,
@@ -597,5 +598,76 @@ async fn administrators_import_over_http_with_an_outcome_per_row(backend: Backen
     assert!(entry["request_id"].is_string(), "{audit}");
 
     assert_refusals(&app).await;
+    app.stop().await.expect("stops");
+}
+
+/// The users a listing with `query` shows.
+async fn listed(app: &TestApp, query: &str) -> Vec<Value> {
+    let page: Value = app
+        .get(&format!("/api/v1/users?{query}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn external_ids_are_kept_unique_and_a_listing_filter(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let first = [
+        row("e1@example.com", &json!({ "external_id": "crm-1" })),
+        row("e2@example.com", &json!({ "external_id": "crm 2/é" })),
+    ]
+    .join("\n");
+    assert!(
+        roster(&app, &["users", "import", "-"], Some(&first))
+            .status
+            .success()
+    );
+    let listed = |query: &'static str| listed(&app, query);
+    let found = listed("external_id=crm%202%2F%C3%A9").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["email"], "e2@example.com");
+    assert_eq!(found[0]["external_id"], "crm 2/é");
+
+    // The external id finds the user whose address changed elsewhere.
+    let moved = row(
+        "e1-new@example.com",
+        &json!({ "name": "e1", "external_id": "crm-1" }),
+    );
+    let update = roster(
+        &app,
+        &["users", "import", "-", "--on-conflict", "update"],
+        Some(&moved),
+    );
+    assert!(
+        text(&update.stdout).contains("1 updated"),
+        "{}",
+        text(&update.stdout)
+    );
+    let found = listed("external_id=crm-1").await;
+    assert_eq!(found[0]["email"], "e1-new@example.com");
+
+    // One row naming two users by its address and its external id is refused.
+    let clash = row("e2@example.com", &json!({ "external_id": "crm-1" }));
+    let refused = roster(
+        &app,
+        &["users", "import", "-", "--on-conflict", "update"],
+        Some(&clash),
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("(unique)"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let empty = app.get("/api/v1/users?external_id=").await;
+    assert_eq!(
+        empty.status(),
+        StatusCode::BAD_REQUEST,
+        "an empty external id is no filter"
+    );
     app.stop().await.expect("stops");
 }

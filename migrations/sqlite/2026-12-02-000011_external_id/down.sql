@@ -1,0 +1,2 @@
+DROP INDEX users_external_id_unique;
+ALTER TABLE users DROP COLUMN external_id;
