@@ -159,15 +159,19 @@ macro_rules! copy_table {
             let name: &'static str = stringify!($name);
             let total: i64 = table::table.count().get_result(source)?;
             progress.table(name, u64::try_from(total).unwrap_or_default());
-            let mut expected = Checksum::default();
-            let mut offset = 0;
-            loop {
-                let rows: Vec<Row> = table::table
+            // One page of rows, in primary-key order.
+            let page = |conn: &mut DbConnection, offset: i64| -> QueryResult<Vec<Row>> {
+                table::table
                     .select(($(table::$column,)+))
                     .order(($(table::$key,)+))
                     .limit(PAGE)
                     .offset(offset)
-                    .load(source)?;
+                    .load(conn)
+            };
+            let mut expected = Checksum::default();
+            let mut offset = 0;
+            loop {
+                let rows = page(source, offset)?;
                 if rows.is_empty() {
                     break;
                 }
@@ -187,12 +191,7 @@ macro_rules! copy_table {
             let mut copied = 0_i64;
             let mut offset = 0;
             loop {
-                let rows: Vec<Row> = table::table
-                    .select(($(table::$column,)+))
-                    .order(($(table::$key,)+))
-                    .limit(PAGE)
-                    .offset(offset)
-                    .load(target)?;
+                let rows = page(target, offset)?;
                 if rows.is_empty() {
                     break;
                 }

@@ -320,6 +320,31 @@ fn an_admin_remains(conn: &mut DbConnection) -> QueryResult<bool> {
     .get_result(conn)
 }
 
+/// Stores `row` over the stored user with its id if the stored version is still
+/// `row.version`, with the version one higher: the stored row, or `None` when the user
+/// is gone or changed.
+fn store_if_version(conn: &mut DbConnection, row: &UserRow) -> QueryResult<Option<UserRow>> {
+    diesel::update(
+        users::table
+            .filter(users::id.eq(&row.id))
+            .filter(users::version.eq(row.version)),
+    )
+    .set((
+        users::email.eq(&row.email),
+        users::email_domain.eq(&row.email_domain),
+        users::name.eq(&row.name),
+        users::role.eq(&row.role),
+        users::status.eq(&row.status),
+        users::updated_at.eq(Stamp(row.updated_at)),
+        users::version.eq(users::version + 1),
+        users::password_hash.eq(&row.password_hash),
+        users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
+        users::external_id.eq(&row.external_id),
+    ))
+    .get_result::<UserRow>(conn)
+    .optional()
+}
+
 impl DieselUserRepository {
     /// [`UserRepository::update`], and with `keep_an_admin` the check that an active
     /// administrator remains, in the same transaction.
@@ -336,24 +361,7 @@ impl DieselUserRepository {
         let changed = row.id.clone();
         let result = self.database.run("UPDATE", "users", move |conn| {
             conn.transaction::<_, Abort<UpdateUserError>, _>(|conn| {
-                let updated = diesel::update(
-                    users::table
-                        .filter(users::id.eq(&row.id))
-                        .filter(users::version.eq(row.version)),
-                )
-                .set((
-                    users::email.eq(&row.email),
-                    users::email_domain.eq(&row.email_domain),
-                    users::name.eq(&row.name),
-                    users::role.eq(&row.role),
-                    users::status.eq(&row.status),
-                    users::updated_at.eq(Stamp(row.updated_at)),
-                    users::version.eq(users::version + 1),
-                    users::password_hash.eq(&row.password_hash),
-                    users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
-                ))
-                .get_result::<UserRow>(conn)
-                .optional()?;
+                let updated = store_if_version(conn, &row)?;
                 if let Some(stored) = updated {
                     if keep_an_admin && !an_admin_remains(conn)? {
                         return Err(Abort::Refused(UpdateUserError::LastAdmin));

@@ -12,7 +12,7 @@ use roster_domain::{
     ports::{ImportWriteError, RepositoryError, UserTransfer},
 };
 
-use super::{DieselUserRepository, row::UserRow};
+use super::{DieselUserRepository, row::UserRow, store_if_version};
 use crate::{
     audit,
     cache::{listener::announce, user_payload},
@@ -243,26 +243,7 @@ fn write_update(
     row: &UserRow,
     update: &roster_domain::ImportedUpdate,
 ) -> Result<(), Abort> {
-    let stored = diesel::update(
-        users::table
-            .filter(users::id.eq(&row.id))
-            .filter(users::version.eq(row.version)),
-    )
-    .set((
-        users::email.eq(&row.email),
-        users::email_domain.eq(&row.email_domain),
-        users::name.eq(&row.name),
-        users::role.eq(&row.role),
-        users::status.eq(&row.status),
-        users::updated_at.eq(Stamp(row.updated_at)),
-        users::version.eq(users::version + 1),
-        users::password_hash.eq(&row.password_hash),
-        users::password_changed_at.eq(row.password_changed_at.map(Stamp)),
-        users::external_id.eq(&row.external_id),
-    ))
-    .returning(users::version)
-    .get_result::<i64>(conn)
-    .optional()?;
+    let stored = store_if_version(conn, row)?.map(|stored| stored.version);
     let Some(version) = stored else {
         return Err(Abort::Raced);
     };

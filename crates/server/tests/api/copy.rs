@@ -28,15 +28,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// Each user's id and version as `/users/me` shows them after a login.
 async fn me(app: &TestApp, email: &str, password: &str) -> (Value, Value) {
-    let token = app.login(email, password).await;
-    let me: Value = TestApp::client_with(&token)
-        .get(app.url("/api/v1/users/me"))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
+    let me = app.me_as(email, password).await;
     (me["id"].clone(), me["version"].clone())
 }
 

@@ -135,6 +135,19 @@ impl TestApp {
         body["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// `/users/me` as the user with these credentials (which must be right) sees it.
+    pub(crate) async fn me_as(&self, email: &str, password: &str) -> Value {
+        let token = self.login(email, password).await;
+        Self::client_with(&token)
+            .get(self.url("/api/v1/users/me"))
+            .send()
+            .await
+            .expect("me")
+            .json()
+            .await
+            .expect("json")
+    }
+
     pub(crate) async fn try_login(&self, email: &str, password: &str) -> Response {
         self.anonymous
             .post(self.url("/api/v1/auth/token"))

@@ -397,17 +397,9 @@ async fn assert_log_in_as_before(target: TestDatabase, created: &Value) {
     let copy = TestApp::spawn_on(target, |_| {}).await;
     copy.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     copy.login("imported@example.com", IMPORTED_PASSWORD).await;
-    let token = copy
-        .login("member@example.com", crate::helpers::PASSWORD)
+    let me = copy
+        .me_as("member@example.com", crate::helpers::PASSWORD)
         .await;
-    let me: Value = TestApp::client_with(&token)
-        .get(copy.url("/api/v1/users/me"))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
     assert_eq!(me["id"], created["id"], "the same id");
     copy.stop().await.expect("stops");
 }
