@@ -532,8 +532,10 @@ async fn assert_refusals(app: &TestApp) {
         .join("\n");
     let too_many = post_import(app, &app.client, "", many).await;
     assert_eq!(too_many.status(), StatusCode::BAD_REQUEST);
-    let bad = post_import(app, &app.client, "?on_conflict=merge", String::new()).await;
-    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    for query in ["?on_conflict=merge", "?dry_run=maybe", "?batch=2"] {
+        let bad = post_import(app, &app.client, query, String::new()).await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
 }
 
 async fn administrators_import_over_http_with_an_outcome_per_row(backend: Backend) {
