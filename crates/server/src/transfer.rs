@@ -12,8 +12,7 @@ use std::{
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use roster_application::{
-    BatchReport, ImportOptions, MAX_BATCH_ROWS, RawUser, RowError, RowOutcome, RowReport,
-    TransferService,
+    BatchReport, ImportOptions, MAX_BATCH_ROWS, RawUser, RowError, RowOutcome, TransferService,
 };
 use roster_domain::{Actor, ImportCounts, OnConflict, UserId};
 use roster_transfer::{Format, UserWriter};
@@ -173,14 +172,7 @@ pub(crate) async fn import(
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("the import stopped; every batch before this one is stored, and running the same import again finishes it")?;
-            for (line, error) in unread.drain(..) {
-                report.counts.invalid += 1;
-                report.rows.push(RowReport {
-                    line,
-                    outcome: RowOutcome::Invalid(error),
-                });
-            }
-            report.rows.sort_by_key(|row| row.line);
+            report.add_unreadable(unread.drain(..));
             say_failures(&progress, &report, args.on_conflict);
             total.add(&report.counts);
             progress.update(rows.bytes_read(), total.rows());

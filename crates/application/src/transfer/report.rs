@@ -58,6 +58,15 @@ impl BatchReport {
         self.rows.push(RowReport { line, outcome });
     }
 
+    /// Adds rows that could not even be read (their line and why) as invalid ones, and
+    /// puts every row back in line order.
+    pub fn add_unreadable(&mut self, rows: impl IntoIterator<Item = (u64, RowError)>) {
+        for (line, error) in rows {
+            self.push(line, RowOutcome::Invalid(error));
+        }
+        self.rows.sort_by_key(|row| row.line);
+    }
+
     pub(super) fn extend(&mut self, other: Self) {
         self.counts.add(&other.counts);
         self.rows.extend(other.rows);

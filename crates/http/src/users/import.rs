@@ -22,6 +22,10 @@ const NDJSON: &str = "application/x-ndjson";
 /// The largest body, in bytes: at most [`MAX_BATCH_ROWS`] rows of a few hundred bytes.
 pub(crate) const IMPORT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The most rows with a plain `password` one request may hold: about a second of one
+/// hashing thread at the default cost.
+pub(crate) const MAX_PASSWORD_ROWS: usize = 50;
+
 /// How the rows are imported.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -138,13 +142,13 @@ pub(crate) struct NdjsonUsers(String);
 #[utoipa::path(
     post, path = "/api/v1/users/import", operation_id = "importUsers", tag = "users",
     summary = "Import users from NDJSON (administrators)",
-    description = "One user object per line (`email`, `name`, `role`, `status`, `id`, `created_at`, and a `password` or a `password_hash` in argon2, bcrypt, scrypt or PBKDF2-SHA256 form), at most 2,000 lines and 1 MiB, written in one transaction. Every line gets an outcome; invalid lines name their field and rule and are not written. See docs/import.md.",
+    description = "One user object per line (`email`, `name`, `role`, `status`, `id`, `created_at`, and a `password` or a `password_hash` in argon2, bcrypt, scrypt or PBKDF2-SHA256 form), at most 2,000 lines and 1 MiB, of which at most 50 with a plain `password` (each costs a hash), written in one transaction. Every line gets an outcome; invalid lines name their field and rule and are not written. See docs/import.md.",
     security(("bearer" = [])),
     params(ImportQuery),
     request_body(content = NdjsonUsers, content_type = "application/x-ndjson"),
     responses(
         (status = 200, description = "Every row's outcome", body = ImportResponse),
-        (status = 400, description = "Invalid parameters, or more than 2,000 rows", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid parameters, more than 2,000 rows, or more than 50 with a plain password", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The users kept changing under the import; retry", body = Problem, content_type = "application/problem+json"),
         BodyErrors,
@@ -182,15 +186,19 @@ pub(super) async fn import(
             )));
         }
     }
-    let mut report = transfer.import_batch(&caller.0, raw, options).await?;
-    for (line, error) in unread {
-        report.counts.invalid += 1;
-        report.rows.push(roster_application::RowReport {
-            line,
-            outcome: RowOutcome::Invalid(error),
-        });
+    // Each plain password costs an argon2id hash (or a verification): bounded per
+    // request, so that one upload cannot hold a hashing thread for minutes.
+    let passwords = raw
+        .iter()
+        .filter(|row| row.password.as_deref().is_some_and(|p| !p.is_empty()))
+        .count();
+    if passwords > MAX_PASSWORD_ROWS {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_PASSWORD_ROWS} rows with a plain `password` a request ({passwords} given): each costs a password hash; import `password_hash`es, or use `roster users import`"
+        )));
     }
-    report.rows.sort_by_key(|row| row.line);
+    let mut report = transfer.import_batch(&caller.0, raw, options).await?;
+    report.add_unreadable(unread);
     Ok(HttpResponse::Ok().json(ImportResponse {
         dry_run: options.dry_run,
         counts: report.counts.into(),

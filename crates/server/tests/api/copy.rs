@@ -1,30 +1,14 @@
 //! `roster db copy`: a populated SQLite database copied into a fresh PostgreSQL
 //! database, where every user logs in as before; and the copy's refusals.
 
-use std::process::{Command, Output};
-
 use reqwest::StatusCode;
 use roster_persistence::{Backend, testing::TestDatabase};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp};
-
-fn roster(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .env(
-            "ROSTER__AUTH__PRIVATE_KEY",
-            app.settings.auth.private_key.as_deref().expect("key"),
-        )
-        .env_remove("DATABASE_URL")
-        .env_remove("ROSTER_CONFIG")
-        .output()
-        .expect("roster runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::{
+    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp},
+    transfer::{roster, text},
+};
 
 /// Each user's id and version as `/users/me` shows them after a login.
 async fn me(app: &TestApp, email: &str, password: &str) -> (Value, Value) {
@@ -65,7 +49,7 @@ async fn populated() -> TestApp {
 /// Copies `from` into `to` with the binary, which reports each table verified; a second
 /// copy into the now populated target is refused and changes nothing.
 fn copy_then_refuse(app: &TestApp, from: &str, to: &str) {
-    let output = roster(app, &["db", "copy", "--from", from, "--to", to]);
+    let output = roster(app, &["db", "copy", "--from", from, "--to", to], None);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(output.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("copied and verified 10 tables"), "{stdout}");
@@ -83,7 +67,7 @@ fn copy_then_refuse(app: &TestApp, from: &str, to: &str) {
         );
     }
     assert!(stderr.contains("users: 3 rows copied"), "{stderr}");
-    let again = roster(app, &["db", "copy", "--from", from, "--to", to]);
+    let again = roster(app, &["db", "copy", "--from", from, "--to", to], None);
     assert_eq!(again.status.code(), Some(1));
     assert!(
         text(&again.stderr).contains("--replace"),

@@ -28,7 +28,7 @@ const PBKDF2: &str =
     "$pbkdf2-sha256$i=1000,l=32$cm9zdGVyLXRlc3Qtc2FsdA$6S1iQ35rU7HCmur/JJg4pfNC5mEzJmXMHvsyIRjSufc";
 
 /// Runs `roster` with `args` on the app's database (and its cheap hashing).
-fn roster(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn roster(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     roster_on(app.database.url(), app, args, stdin)
 }
 
@@ -63,7 +63,7 @@ fn command(url: &str, app: &TestApp, args: &[&str]) -> Command {
     command
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -532,6 +532,21 @@ async fn assert_refusals(app: &TestApp) {
         .join("\n");
     let too_many = post_import(app, &app.client, "", many).await;
     assert_eq!(too_many.status(), StatusCode::BAD_REQUEST);
+    let passwords = (0..51)
+        .map(|i| {
+            row(
+                &format!("p{i}@example.com"),
+                &json!({ "password": "a plain long password" }),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let hashing = post_import(app, &app.client, "", passwords).await;
+    assert_eq!(
+        hashing.status(),
+        StatusCode::BAD_REQUEST,
+        "51 hashes in one request"
+    );
     for query in ["?on_conflict=merge", "?dry_run=maybe", "?batch=2"] {
         let bad = post_import(app, &app.client, query, String::new()).await;
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST, "{query}");
