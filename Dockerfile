@@ -20,7 +20,13 @@ FROM ${RUST_IMAGE} AS chef
 RUN apt-get update \
     && apt-get install -y --no-install-recommends pkg-config=1.8.* libssl-dev=3.0.* \
     && rm -rf /var/lib/apt/lists/*
-RUN cargo install cargo-chef --locked
+# The build tools, pinned (bump them on purpose, as the base images): cargo-chef caches
+# the dependency layer; cargo-auditable embeds the crate list (names, versions, sources)
+# in the binary's `.dep-v0` section, which container scanners (Trivy, Grype, Syft)
+# and `cargo audit bin` read, so scanning the image sees the Rust dependencies.
+ARG CARGO_CHEF_VERSION=0.1.78
+ARG CARGO_AUDITABLE_VERSION=0.7.7
+RUN cargo install --locked "cargo-chef@${CARGO_CHEF_VERSION}" "cargo-auditable@${CARGO_AUDITABLE_VERSION}"
 WORKDIR /src
 
 # --- planner: the dependency recipe, which changes only when manifests do -------------
@@ -35,8 +41,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     cargo chef cook --release --locked --package roster-server --features bundled-libpq \
     --recipe-path recipe.json
 COPY . .
+# `roster --version` names this commit (the build context has no .git).
+ARG REVISION=unknown
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
-    cargo build --release --locked --package roster-server --features bundled-libpq \
+    ROSTER_GIT_COMMIT="${REVISION}" \
+    cargo auditable build --release --locked --package roster-server --features bundled-libpq \
     && install -D --mode 0755 target/release/roster /out/usr/local/bin/roster \
     && install -d --mode 0750 /out/var/lib/roster
 
@@ -64,6 +73,7 @@ COPY --from=builder --chown=65532:65532 /out/var/lib/roster /var/lib/roster
 # for PostgreSQL; ROSTER__DATABASE__URL would win over it, so the image never sets that.
 ENV ROSTER__SERVER__HOST=0.0.0.0 \
     ROSTER__SERVER__PORT=8080 \
+    ROSTER__LOG__FORMAT=json \
     DATABASE_URL=sqlite:///var/lib/roster/roster.db
 VOLUME ["/var/lib/roster"]
 WORKDIR /var/lib/roster

@@ -50,9 +50,24 @@ run-postgres:
 ci:
     bash .ci/run
 
-# Scrape /metrics after some traffic and lint it with promtool (apt-get install prometheus).
+# Scrape /metrics after some traffic, lint it with promtool (apt-get install prometheus),
+# and check that every metric the alerts and dashboards use is in it.
 metrics-check:
     bash .ci/metrics-check.sh
+
+# Lint docs/openapi.json with Redocly's recommended ruleset (npm); any error or warning fails.
+openapi-lint:
+    bash .ci/openapi-lint.sh
+
+# Check the Prometheus alert rules and run their unit tests (promtool).
+alerts-check:
+    promtool check rules deploy/observability/alerts.yml
+    cd deploy/observability && promtool test rules alerts.test.yml
+
+# Load the API explorer in headless Chromium (apt-get install chromium chromium-driver;
+# pip install selenium) and screenshot it to target/explorer.png.
+explorer-check:
+    bash .ci/explorer-check.sh
 
 # Load 1,000,000 users into a scratch PostgreSQL database and write the listing plans to docs/listing-plans.md.
 explain-listing:

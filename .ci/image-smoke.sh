@@ -2,7 +2,8 @@
 # Smoke-tests the image (`just image-smoke`, after `just image`), once on a fresh SQLite
 # volume and once on the local PostgreSQL: the container's HEALTHCHECK reports
 # healthy, a user can be created and read back, the process is not root, and SIGTERM
-# stops it with exit code 0 within the shutdown timeout.
+# stops it with exit code 0 within the shutdown timeout. Also: `--version` names the
+# commit, and the binary carries its crate list (cargo-auditable).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TAG=${IMAGE_TAG:-roster:dev}
@@ -91,6 +92,29 @@ psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $database WITH (FORCE
 # A configured key, as production has, made by the image's own `roster keygen`.
 key=$(podman run --rm --network none "$TAG" keygen | sed -n 's/^private key[^:]*: //p')
 [ -n "$key" ] || fail "roster keygen printed no key"
+
+# `roster --version` names the commit the image was built from (the REVISION build
+# argument), and the binary carries its crate list for scanners (cargo-auditable's
+# zlib-compressed JSON in section .dep-v0).
+version=$(podman run --rm --network none "$TAG" --version)
+[[ $version =~ \(commit\ [0-9a-f]{12},\ built\ [0-9]{4}-[0-9]{2}-[0-9]{2}\) ]] \
+  || fail "roster --version names no commit and build date: $version"
+echo "image: $version"
+extracted=$(mktemp -d)
+container=$(podman create "$TAG")
+podman cp "$container:/usr/local/bin/roster" "$extracted/roster" >/dev/null
+podman rm "$container" >/dev/null
+objcopy --dump-section .dep-v0="$extracted/deps.z" "$extracted/roster" "$extracted/stripped" \
+  || fail "the binary has no .dep-v0 section: not built with cargo-auditable"
+python3 - "$extracted/deps.z" <<'PY' || fail "the embedded crate list is unreadable or incomplete"
+import json, sys, zlib
+packages = json.loads(zlib.decompress(open(sys.argv[1], "rb").read()))["packages"]
+names = {package["name"] for package in packages}
+missing = {"roster-server", "actix-web", "diesel", "biscuit-auth", "argon2"} - names
+assert not missing, missing
+print(f"image: the binary lists {len(packages)} crates for scanners (cargo-auditable)")
+PY
+rm -rf "$extracted"
 # Only DATABASE_URL, as every shipped deployment sets it.
 SMOKE_POSTGRES_DATABASE=$database smoke roster-smoke-postgres \
   -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" \

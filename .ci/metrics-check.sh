@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Checks `/metrics` with Prometheus' own linter (`just metrics-check`): runs the server
-# on a throw-away SQLite file, sends a little traffic (a login, a failed login, a
-# created user, a 404), scrapes, and runs `promtool check metrics` on the result.
+# on a throw-away SQLite file, sends a little traffic (logins, a failed one, a user
+# created, patched and deleted, a logout, a 404), scrapes, and runs `promtool check
+# metrics` on the result. Then checks that every metric name the alert rules and the
+# Grafana dashboards use is in that scrape (.ci/observability-check.py).
+# Redis is pointed at a closed port, so that limit fallbacks are counted (and their
+# series exists) as they would be during a Redis outage.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v promtool >/dev/null || { echo "promtool is missing: apt-get install prometheus" >&2; exit 1; }
@@ -15,6 +19,7 @@ binary=$PWD/target/debug/roster
 (cd "$work" && ROSTER__SERVER__PORT=$port \
   ROSTER__AUTH__BOOTSTRAP_ADMIN__EMAIL=admin@example.com \
   ROSTER__AUTH__BOOTSTRAP_ADMIN__PASSWORD="metrics check password" \
+  ROSTER__LIMITS__REDIS__URL=redis://127.0.0.1:1 \
   exec "$binary" serve > "$work/log" 2>&1) &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -27,11 +32,18 @@ done
 login() { curl -sS -H 'content-type: application/json' -d "{\"email\":\"admin@example.com\",\"password\":\"$1\"}" "$base/api/v1/auth/token"; }
 login "wrong password" >/dev/null
 token=$(login "metrics check password" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-curl -fsS -H "authorization: Bearer $token" -H 'content-type: application/json' \
+id=$(curl -fsS -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"email":"someone@example.com","name":"Someone","password":"a long enough password"}' \
-  "$base/api/v1/users" >/dev/null
+  "$base/api/v1/users" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -fsS -o /dev/null -X PATCH -H "authorization: Bearer $token" \
+  -H 'content-type: application/merge-patch+json' -d '{"name":"Someone Else"}' "$base/api/v1/users/$id"
+curl -fsS -o /dev/null -X DELETE -H "authorization: Bearer $token" "$base/api/v1/users/$id"
+other=$(login "metrics check password" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+curl -fsS -o /dev/null -X POST -H "authorization: Bearer $other" "$base/api/v1/auth/revoke"
+curl -fsS -o /dev/null "$base/ready" || true
 curl -sS -o /dev/null -H "authorization: Bearer $token" "$base/api/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
 curl -fsS "$base/metrics" > "$work/metrics.txt"
 promtool check metrics < "$work/metrics.txt"
 echo "/metrics: $(grep -c '^# TYPE' "$work/metrics.txt") metric families, promtool finds nothing to complain about"
+python3 .ci/observability-check.py "$work/metrics.txt"

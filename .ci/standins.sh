@@ -5,6 +5,14 @@
 standins=../shared/container
 PODMAN_BUILD_ARGS=()
 if [ -f "$standins/make-standins.sh" ]; then
+  # The stand-in builds are offline: the crates of the build tools the Dockerfile
+  # installs (pinned there) reach them only from this machine's cargo cache, which
+  # installing the same versions here fills (cargo skips a version already installed).
+  for tool in CHEF AUDITABLE; do
+    version=$(sed -n "s/^ARG CARGO_${tool}_VERSION=//p" Dockerfile)
+    crate=cargo-$(echo "$tool" | tr '[:upper:]' '[:lower:]')
+    cargo install --locked --quiet "$crate@$version"
+  done
   # Skips whatever is up to date; rebuilds the crate layer when Cargo.lock changed.
   bash "$standins/make-standins.sh" . >/tmp/roster-standins.log 2>&1 \
     || { tail -n 40 /tmp/roster-standins.log; exit 1; }

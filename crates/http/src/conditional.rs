@@ -129,6 +129,7 @@ mod tests {
         let optional = ApiSettings::default();
         let required = ApiSettings {
             require_if_match: true,
+            ..ApiSettings::default()
         };
         let ada = id(ADA);
         let none = TestRequest::default().to_http_request();

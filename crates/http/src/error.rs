@@ -42,7 +42,7 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{allowed}")]
-    MethodNotAllowed { allowed: &'static str },
+    MethodNotAllowed { allowed: std::sync::Arc<str> },
     /// No or unusable credentials (401). `error` is the RFC 6750 error code, absent
     /// when no credentials were presented at all.
     #[error("{description}")]

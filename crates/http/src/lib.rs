@@ -14,7 +14,9 @@ mod caller;
 mod components;
 mod conditional;
 mod connection;
+mod cors;
 mod error;
+mod explorer;
 mod idempotency;
 mod middleware;
 mod observability;
@@ -32,6 +34,7 @@ mod users;
 /// The running server, as [`build_server`] returns it.
 pub use actix_web::dev::Server;
 pub use caller::TrustedProxies;
+pub use cors::CorsSettings;
 pub use error::{ApiError, FieldError};
 pub use idempotency::Idempotency;
 pub use observability::{MetricsText, Observability};

@@ -50,6 +50,7 @@ pub(crate) async fn serve(document: web::Data<OpenApiDocument>) -> HttpResponse 
 pub fn document(policy: PasswordPolicy) -> Value {
     let mut spec = serde_json::to_value(described()).unwrap_or(Value::Null);
     not_nullable_parameters(&mut spec);
+    headers::add_response_headers(&mut spec);
     let password = password_schema(policy);
     for (schema, property) in [
         ("CreateUserRequest", "password"),
@@ -165,8 +166,9 @@ fn regex_escape(c: char) -> String {
     info(
         title = "Roster",
         description = "User management: users, their roles and credentials, and the tokens that authenticate them.\n\nErrors are RFC 9457 problems (`application/problem+json`).\n\nA deployment may limit each caller per class of route (`auth`, `read`, `write`): every operation under `/api/v1` may then answer 429 with `Retry-After`, and its responses carry the `RateLimit-Policy` and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers.",
-        license(name = "MIT OR Apache-2.0"),
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
+    servers((url = "/", description = "The server that serves this description")),
     paths(probes::health, probes::ready, observability::metrics, serve),
     components(schemas(
         Problem,
@@ -229,6 +231,12 @@ impl Modify for CommonResponses {
         };
         let mut common: BTreeMap<&str, openapi::Response> = BTreeMap::new();
         common.insert(
+            "408",
+            openapi::ResponseBuilder::new()
+                .description("The request head did not arrive within `server.request_timeout`; the connection is closed")
+                .build(),
+        );
+        common.insert(
             "500",
             problem("An unexpected error; the cause is logged, never shown"),
         );
@@ -242,6 +250,10 @@ impl Modify for CommonResponses {
                     .security
                     .as_ref()
                     .is_some_and(|requirements| !requirements.is_empty());
+                if !secured {
+                    // Public, said explicitly (`security: []`).
+                    operation.security = Some(Vec::new());
+                }
                 let responses = &mut operation.responses.responses;
                 for (status, response) in &common {
                     responses
@@ -272,3 +284,4 @@ fn operations(path: &mut openapi::PathItem) -> impl Iterator<Item = &mut openapi
 
 #[cfg(test)]
 mod agreement;
+mod headers;

@@ -178,7 +178,7 @@ impl ApiError {
     fn next_step(&self) -> Option<(HeaderName, String)> {
         let header = match self {
             Self::Unavailable(_) => (header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_owned()),
-            Self::MethodNotAllowed { allowed } => (header::ALLOW, (*allowed).to_owned()),
+            Self::MethodNotAllowed { allowed } => (header::ALLOW, allowed.to_string()),
             Self::Unauthenticated { error: None, .. }
             | Self::InvalidCredentials
             | Self::InvalidRefreshToken => (

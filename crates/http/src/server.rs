@@ -6,10 +6,11 @@ use actix_http::{HttpService, error::DispatchError};
 use actix_server::ServerBuilder;
 use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
 use actix_web::{
-    App, HttpResponse, HttpServer, Resource,
+    App, HttpResponse, HttpServer,
     body::MessageBody,
-    dev::{AppConfig, Server, ServiceFactory, ServiceRequest, ServiceResponse},
-    middleware::from_fn,
+    dev::{AppConfig, HttpServiceFactory, Server, ServiceFactory, ServiceRequest, ServiceResponse},
+    http::header,
+    middleware::{Condition, DefaultHeaders, from_fn},
     web::{self, ServiceConfig},
 };
 use roster_application::{AuthService, TransferService, UserService};
@@ -23,6 +24,7 @@ use crate::{
     caller::TrustedProxies,
     connection::{ShutdownSignal, TimedConnection},
     error::{ApiError, json_error, path_error, query_error},
+    explorer,
     idempotency::Idempotency,
     middleware::{RequestDeadline, RequestSpan, deadline, guard, identity_bodies_only},
     observability::{self, MetricsText, Observability},
@@ -30,7 +32,7 @@ use crate::{
     probes::{self, Readiness},
     provenance,
     rate_limit::{RateLimits, rate_limit},
-    routing::resource,
+    routing::{self, resource},
     settings::{ApiSettings, ServerSettings},
     users,
 };
@@ -73,6 +75,8 @@ pub fn build_server(
     let request_deadline = web::Data::new(RequestDeadline(settings.request_deadline));
     let idempotency = web::Data::new(state.idempotency);
     let rate_limits = state.rate_limits.map(web::Data::new);
+    let explorer = state.api.explorer;
+    let cors = settings.cors.clone();
     let openapi = web::Data::new(OpenApiDocument(web::Bytes::from(openapi::document_text(
         state.password_policy,
     ))));
@@ -85,6 +89,9 @@ pub fn build_server(
             .wrap(from_fn(deadline))
             .wrap(from_fn(guard))
             .wrap(from_fn(provenance::scope))
+            // Preflights are answered here, before any limit or authentication.
+            .wrap(Condition::new(cors.enabled(), cors.middleware()))
+            .wrap(nosniff())
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(users.clone())
             .app_data(transfer.clone())
@@ -97,23 +104,18 @@ pub fn build_server(
             .app_data(request_deadline.clone())
             .app_data(idempotency.clone())
             .app_data(openapi.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(json_body_limit)
-                    .error_handler(|error, _| json_error(error).into()),
-            )
-            .app_data(
-                web::QueryConfig::default().error_handler(|error, _| query_error(&error).into()),
-            )
-            .app_data(
-                web::PathConfig::default().error_handler(|error, _| path_error(&error).into()),
-            )
+            .configure(|config| extractors(config, json_body_limit))
             .configure(|config| {
                 if let Some(limits) = &rate_limits {
                     config.app_data(limits.clone());
                 }
             })
             .configure(routes)
+            .configure(|config| {
+                if explorer {
+                    explorer::configure(config);
+                }
+            })
             .configure(|config| {
                 if let Some(render) = &metrics_text {
                     config.app_data(render.clone()).service(metrics_resource());
@@ -128,6 +130,18 @@ pub fn build_server(
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// The extractors' limits, and their refusals as problems.
+fn extractors(config: &mut ServiceConfig, json_body_limit: usize) {
+    config
+        .app_data(
+            web::JsonConfig::default()
+                .limit(json_body_limit)
+                .error_handler(|error, _| json_error(error).into()),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|error, _| query_error(&error).into()))
+        .app_data(web::PathConfig::default().error_handler(|error, _| path_error(&error).into()));
 }
 
 /// What `HttpServer::listen` does, with each connection wrapped in a
@@ -189,6 +203,7 @@ pub fn build_metrics_server(listener: TcpListener, render: MetricsText) -> std::
     let render = web::Data::new(render);
     Ok(HttpServer::new(move || {
         App::new()
+            .wrap(nosniff())
             .app_data(render.clone())
             .service(metrics_resource())
             .default_service(web::to(not_found))
@@ -200,15 +215,21 @@ pub fn build_metrics_server(listener: TcpListener, render: MetricsText) -> std::
     .run())
 }
 
-fn metrics_resource() -> Resource {
-    resource("/metrics", "GET").route(web::get().to(observability::metrics))
+/// `X-Content-Type-Options: nosniff` on every response: browsers take each body for its
+/// declared type (a problem document is never sniffed into HTML).
+fn nosniff() -> DefaultHeaders {
+    DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+fn metrics_resource() -> impl HttpServiceFactory {
+    resource("/metrics", "GET").route(routing::get().to(observability::metrics))
 }
 
 fn routes(config: &mut ServiceConfig) {
     config
-        .service(resource("/health", "GET").route(web::get().to(probes::health)))
-        .service(resource("/ready", "GET").route(web::get().to(probes::ready)))
-        .service(resource("/api-docs/openapi.json", "GET").route(web::get().to(openapi::serve)))
+        .service(resource("/health", "GET").route(routing::get().to(probes::health)))
+        .service(resource("/ready", "GET").route(routing::get().to(probes::ready)))
+        .service(resource("/api-docs/openapi.json", "GET").route(routing::get().to(openapi::serve)))
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(rate_limit))

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cors::CorsSettings;
+
 /// How the HTTP server listens and behaves.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,6 +47,8 @@ pub struct ServerSettings {
     /// from any other peer the header is ignored.
     #[serde(deserialize_with = "addresses_or_networks")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Which browser applications on other origins may call the API (none by default).
+    pub cors: CorsSettings,
 }
 
 /// Networks (`10.0.0.0/8`) or single addresses (`192.0.2.7`, taken as a `/32` or
@@ -82,6 +86,7 @@ impl Default for ServerSettings {
             json_body_limit: 64 * 1024,
             readiness_timeout: Duration::from_secs(2),
             trusted_proxies: Vec::new(),
+            cors: CorsSettings::default(),
         }
     }
 }
@@ -111,14 +116,25 @@ impl ServerSettings {
                 return Err(format!("{key} must be greater than zero"));
             }
         }
-        Ok(())
+        self.cors.validate()
     }
 }
 
 /// The `api` section: how the REST API treats its clients.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiSettings {
     /// Writes to a user (`PUT`, `PATCH`, `DELETE`) must carry `If-Match` (428 without).
     pub require_if_match: bool,
+    /// Serve the interactive API explorer (Swagger UI) at `/api-docs/`.
+    pub explorer: bool,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            require_if_match: false,
+            explorer: true,
+        }
+    }
 }

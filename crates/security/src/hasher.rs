@@ -9,6 +9,7 @@ use argon2::{
     password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt},
 };
 use async_trait::async_trait;
+use opentelemetry::metrics::Meter;
 use roster_domain::{
     Password, PasswordHash,
     ports::{HashError, HashRejection, PasswordCheck, PasswordHasher},
@@ -23,6 +24,10 @@ use self::{
 
 mod schemes;
 mod workers;
+
+fn count(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
 
 /// The argon2id cost and how much hashing may run at once.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -97,6 +102,46 @@ impl Argon2Hasher {
                 dummy: OnceCell::new(),
             }),
         })
+    }
+
+    /// Registers the hashing pool's metrics on `meter`:
+    /// `roster.password_hashing.busy` (threads hashing now, out of
+    /// `roster.password_hashing.threads`), `roster.password_hashing.waiting` (callers
+    /// queued for one) and `roster.password_hashing.rejections` (callers refused with
+    /// 503 because the queue was full).
+    pub fn instrument(&self, meter: &Meter) {
+        let inner = Arc::clone(&self.inner);
+        meter
+            .i64_observable_gauge("roster.password_hashing.busy")
+            .with_unit("{thread}")
+            .with_description("Hashing threads computing a hash now")
+            .with_callback(move |observer| observer.observe(count(inner.workers.busy()), &[]))
+            .build();
+        let inner = Arc::clone(&self.inner);
+        meter
+            .i64_observable_gauge("roster.password_hashing.threads")
+            .with_unit("{thread}")
+            .with_description("Hashing threads (auth.password_hashing.max_concurrent)")
+            .with_callback(move |observer| {
+                observer.observe(count(inner.workers.concurrency()), &[]);
+            })
+            .build();
+        let inner = Arc::clone(&self.inner);
+        meter
+            .i64_observable_gauge("roster.password_hashing.waiting")
+            .with_unit("{request}")
+            .with_description("Callers waiting for a hashing thread")
+            .with_callback(move |observer| observer.observe(count(inner.workers.waiting()), &[]))
+            .build();
+        self.inner.workers.count_rejections(
+            meter
+                .u64_counter("roster.password_hashing.rejections")
+                .with_unit("{request}")
+                .with_description(
+                    "Callers refused (503) because auth.password_hashing.max_waiting already waited",
+                )
+                .build(),
+        );
     }
 
     async fn dummy(&self) -> Result<&PasswordHash, HashError> {

@@ -68,7 +68,13 @@ impl AuditSettings {
 
 impl Settings {
     /// The keys whose environment variable holds a comma-separated list.
-    const LIST_KEYS: [&str; 1] = ["server.trusted_proxies"];
+    const LIST_KEYS: [&str; 5] = [
+        "server.trusted_proxies",
+        "server.cors.allowed_origins",
+        "server.cors.allowed_methods",
+        "server.cors.allowed_headers",
+        "server.cors.exposed_headers",
+    ];
 
     /// Reads the layers. `file` is `--config`; `env` is the process environment
     /// (passed in so tests need not touch the real one).
@@ -247,6 +253,10 @@ mod tests {
                     "ROSTER__SERVER__TRUSTED_PROXIES",
                     "10.0.0.0/8, 192.168.1.7,fd00::/8",
                 ),
+                (
+                    "ROSTER__SERVER__CORS__ALLOWED_ORIGINS",
+                    "https://app.example.com, http://localhost:3000",
+                ),
                 ("ROSTER__AUTH__ALLOW_REGISTRATION", "true"),
                 ("ROSTER__LOG__FORMAT", "pretty"),
                 ("ROSTER__TELEMETRY__TRACES__SAMPLER_ARG", "0.25"),
@@ -265,6 +275,10 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(proxies, ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"]);
+        assert_eq!(
+            settings.server.cors.allowed_origins,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
         assert!(settings.auth.allow_registration);
         assert_eq!(settings.log.format, LogFormat::Pretty);
         assert!((settings.telemetry.traces.sampler_arg - 0.25).abs() < f64::EPSILON);

@@ -6,10 +6,16 @@
     reason = "the administration commands answer on the terminal"
 )]
 
-use std::{collections::HashMap, path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    collections::HashMap,
+    io::{IsTerminal as _, Write as _},
+    path::PathBuf,
+    process::ExitCode,
+    time::Duration,
+};
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use roster_domain::{Actor, Email, NewUser, Password, Role, Status, UserName};
 use roster_persistence::Database;
 use roster_server::{Application, Settings, redact::redact_url};
@@ -18,9 +24,19 @@ use roster_telemetry::Telemetry;
 mod copy;
 mod transfer;
 
+/// `roster --version`: the version, the commit it was built from, and the build date.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ROSTER_GIT_COMMIT"),
+    ", built ",
+    env!("ROSTER_BUILD_DATE"),
+    ")"
+);
+
 /// Roster: a user-management REST service.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version = VERSION, about, long_about = None)]
 struct Cli {
     /// Configuration file (YAML). Default: `$ROSTER_CONFIG`, else `./roster.yaml` if present.
     /// Environment variables (`ROSTER__SECTION__KEY`, `DATABASE_URL`) override it.
@@ -59,6 +75,10 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Print a completion script for a shell: `roster completions bash >
+    /// /etc/bash_completion.d/roster`, `roster completions zsh > "${fpath[1]}/_roster"`,
+    /// `roster completions fish > ~/.config/fish/completions/roster.fish`.
+    Completions { shell: clap_complete::Shell },
     /// Probe the local server's /health; exit 0 if it answers 200, 1 otherwise.
     /// For container HEALTHCHECKs: the runtime image has no curl.
     Healthcheck {
@@ -80,8 +100,9 @@ enum MigrateAction {
 
 #[derive(Debug, Subcommand)]
 enum UsersAction {
-    /// Create an administrator. The password is read from `ROSTER_ADMIN_PASSWORD`, or
-    /// else from the first line of standard input.
+    /// Create an administrator. The password is read from `ROSTER_ADMIN_PASSWORD`; else,
+    /// on a terminal, asked for twice without echo; else from the first line of
+    /// standard input.
     CreateAdmin {
         #[arg(long)]
         email: String,
@@ -114,6 +135,20 @@ enum ConfigAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Completions { shell }) = cli.command {
+        // Needs no configuration: it must work before there is one. Written through a
+        // buffer: clap_complete panics when its writer fails (a closed pipe).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "roster", &mut script);
+        return match std::io::stdout().write_all(&script) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: cannot write the completion script: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let env: HashMap<String, String> = std::env::vars().collect();
     let result =
         Settings::load(cli.config.as_deref(), &env).and_then(|settings| run(cli.command, settings));
@@ -154,6 +189,7 @@ fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { timeout } => Ok(healthcheck(&settings, timeout)),
+        Command::Completions { .. } => Ok(ExitCode::SUCCESS),
         Command::Openapi => {
             let policy = roster_domain::PasswordPolicy::new(settings.auth.password_min_length);
             print!("{}", roster_http::openapi_text(policy));
@@ -168,7 +204,7 @@ fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode>
         Command::Users {
             action: UsersAction::CreateAdmin { email, name },
         } => {
-            let password = admin_password()?;
+            let password = admin_password(&email)?;
             runtime()?.block_on(create_admin(&settings, &email, &name, password))
         }
         Command::Users {
@@ -186,8 +222,17 @@ fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<ExitCode>
     }
 }
 
-fn admin_password() -> anyhow::Result<String> {
+fn admin_password(email: &str) -> anyhow::Result<String> {
     if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    if std::io::stdin().is_terminal() {
+        let password = rpassword::prompt_password(format!("Password for {email}: "))
+            .context("cannot read the password from the terminal")?;
+        let again = rpassword::prompt_password("The same password again: ")
+            .context("cannot read the password from the terminal")?;
+        anyhow::ensure!(password == again, "the two passwords differ");
+        anyhow::ensure!(!password.is_empty(), "no password given");
         return Ok(password);
     }
     let mut line = String::new();

@@ -301,11 +301,13 @@ impl Services {
         let revocations = Arc::new(DieselRevocationStore::new(database.clone()));
         let sessions = Arc::new(DieselSessionStore::new(database.clone()));
         let audit = Arc::new(DieselAuditLog::new(database.clone()));
+        let hasher = Argon2Hasher::new(&settings.auth.password_hashing)?;
+        hasher.instrument(meter);
         let ports = Ports {
             users: Arc::new(DieselUserRepository::new(database.clone())),
             clock: Arc::new(SystemClock),
             authorizer: authority.clone(),
-            hasher: Arc::new(Argon2Hasher::new(&settings.auth.password_hashing)?),
+            hasher: Arc::new(hasher),
             revocations: revocations.clone(),
             sessions: sessions.clone(),
             tokens: authority,

@@ -10,7 +10,7 @@ mod business;
 mod metrics;
 mod settings;
 
-use std::{collections::HashMap, sync::LazyLock};
+use std::{collections::HashMap, io::IsTerminal as _, sync::LazyLock};
 
 use anyhow::Context as _;
 use opentelemetry::{KeyValue, trace::TraceContextExt as _, trace::TracerProvider as _};
@@ -65,7 +65,15 @@ impl Telemetry {
         };
         let tracer_provider = tracer_provider(settings)?;
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-        subscriber(log.format, filter, std::io::stdout, &tracer_provider).try_init()?;
+        let terminal = std::io::stdout().is_terminal();
+        subscriber(
+            log.format.on(terminal),
+            terminal,
+            filter,
+            std::io::stdout,
+            &tracer_provider,
+        )
+        .try_init()?;
         if let Some(endpoint) = settings.traces_endpoint() {
             tracing::info!(%endpoint, protocol = ?settings.otlp.protocol, "exporting traces over OTLP");
         }
@@ -119,11 +127,13 @@ pub fn tracer_provider(settings: &TelemetrySettings) -> anyhow::Result<SdkTracer
         .build())
 }
 
-/// The subscriber production uses: logs to `writer` filtered by `filter`, and spans to
+/// The subscriber production uses: logs to `writer` filtered by `filter` (`Auto` taken
+/// as JSON: see [`LogFormat::on`]; pretty lines coloured when `colours`), and spans to
 /// the OpenTelemetry layer (INFO and up, whatever the log level). Tests capture its
 /// output.
 pub fn subscriber<W>(
     format: LogFormat,
+    colours: bool,
     filter: EnvFilter,
     writer: W,
     tracer_provider: &SdkTracerProvider,
@@ -148,7 +158,7 @@ where
         .with_filter(traces_filter);
     let registry = tracing_subscriber::registry().with(traces);
     match format {
-        LogFormat::Json => {
+        LogFormat::Json | LogFormat::Auto => {
             let mut logs = json_subscriber::fmt::layer()
                 .with_current_span(false)
                 .with_span_list(true)
@@ -165,6 +175,7 @@ where
         LogFormat::Pretty => Box::new(
             registry.with(
                 tracing_subscriber::fmt::layer()
+                    .with_ansi(colours)
                     .with_writer(writer)
                     .with_filter(filter),
             ),

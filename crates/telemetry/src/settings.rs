@@ -20,7 +20,7 @@ impl Default for LogSettings {
     fn default() -> Self {
         Self {
             level: "info".to_owned(),
-            format: LogFormat::Json,
+            format: LogFormat::Auto,
             probes: false,
         }
     }
@@ -38,10 +38,25 @@ impl LogSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    /// Human-readable with colours when standard output (where logs go) is a terminal,
+    /// JSON otherwise (a pipe, a file, a container's log).
+    Auto,
     /// One JSON object per line, for log pipelines.
     Json,
-    /// Human-readable, for a terminal.
+    /// Human-readable, for a terminal (coloured only when it is one).
     Pretty,
+}
+
+impl LogFormat {
+    /// `Auto` decided: `Pretty` on a terminal, `Json` otherwise.
+    #[must_use]
+    pub fn on(self, terminal: bool) -> Self {
+        match self {
+            Self::Auto if terminal => Self::Pretty,
+            Self::Auto => Self::Json,
+            chosen => chosen,
+        }
+    }
 }
 
 /// The `telemetry` section: OpenTelemetry traces and metrics.

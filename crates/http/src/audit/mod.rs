@@ -4,10 +4,10 @@
 mod dto;
 mod list;
 
-use actix_web::web::{self, ServiceConfig};
+use actix_web::web::ServiceConfig;
 use utoipa::OpenApi;
 
-use crate::routing::resource;
+use crate::routing::{self, resource};
 
 /// This resource's operations, merged into the served description.
 #[derive(OpenApi)]
@@ -16,5 +16,5 @@ pub(crate) struct AuditApi;
 
 /// The routes, under `/api/v1`.
 pub(crate) fn configure(config: &mut ServiceConfig) {
-    config.service(resource("/audit", "GET").route(web::get().to(list::list)));
+    config.service(resource("/audit", "GET").route(routing::get().to(list::list)));
 }

@@ -24,7 +24,7 @@ pub(crate) use dto::{CreateUserRequest, UserResponse};
 pub(crate) use outcomes::CreationErrors;
 pub(crate) use representation::created;
 
-use crate::routing::resource;
+use crate::routing::{self, resource};
 
 /// This resource's operations, merged into the served description.
 #[derive(OpenApi)]
@@ -48,7 +48,7 @@ pub(crate) struct UsersApi;
 /// otherwise take it.
 pub(crate) fn configure(config: &mut ServiceConfig) {
     config
-        .service(resource("/users/me", "GET").route(web::get().to(read::me)))
+        .service(resource("/users/me", "GET").route(routing::get().to(read::me)))
         .service(
             resource("/users/{id}/password", "PUT").route(web::put().to(password::change_password)),
         )
@@ -56,7 +56,7 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
             resource("/users/{id}/revoke-tokens", "POST")
                 .route(web::post().to(revoke_tokens::revoke_tokens)),
         )
-        .service(resource("/users/{id}/sessions", "GET").route(web::get().to(sessions::list)))
+        .service(resource("/users/{id}/sessions", "GET").route(routing::get().to(sessions::list)))
         .service(
             resource("/users/{id}/sessions/{session_id}", "DELETE")
                 .route(web::delete().to(sessions::end)),
@@ -64,12 +64,12 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
         .service(resource("/users/import", "POST").route(web::post().to(import::import)))
         .service(
             resource("/users", "GET, POST")
-                .route(web::get().to(list::list))
+                .route(routing::get().to(list::list))
                 .route(web::post().to(create::create)),
         )
         .service(
             resource("/users/{id}", "GET, PUT, PATCH, DELETE")
-                .route(web::get().to(read::get))
+                .route(routing::get().to(read::get))
                 .route(web::put().to(replace::replace))
                 .route(web::patch().to(patch::patch))
                 .route(web::delete().to(delete::delete)),

@@ -16,11 +16,9 @@ use crate::{
     conditional,
     error::{ApiError, FieldErrors},
     problem::Problem,
+    routing::MERGE_PATCH,
     settings::ApiSettings,
 };
-
-/// The media type of `PATCH` bodies (RFC 7396).
-const MERGE_PATCH: &str = "application/merge-patch+json";
 
 /// `PATCH /api/v1/users/{id}`: a JSON merge patch of `email`, `name`, `role` and
 /// `status`. Absent members stay as they are; none may be removed (`null`).

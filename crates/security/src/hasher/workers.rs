@@ -10,7 +10,7 @@
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicUsize, Ordering},
         mpsc,
     },
@@ -19,6 +19,7 @@ use std::{
 
 use anyhow::anyhow;
 use argon2::{Block, Params};
+use opentelemetry::metrics::Counter;
 use roster_domain::ports::HashError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
@@ -54,8 +55,11 @@ type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 pub(super) struct Workers {
     jobs: mpsc::Sender<Job>,
     slots: Arc<Semaphore>,
+    concurrency: usize,
     waiting: AtomicUsize,
     max_waiting: usize,
+    /// Counts refusals once [`super::Argon2Hasher::instrument`] has run.
+    rejections: OnceLock<Counter<u64>>,
 }
 
 impl Workers {
@@ -95,8 +99,10 @@ impl Workers {
         Ok(Self {
             jobs: sender,
             slots: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
             waiting: AtomicUsize::new(0),
             max_waiting,
+            rejections: OnceLock::new(),
         })
     }
 
@@ -135,6 +141,9 @@ impl Workers {
                 waiting = queued,
                 "password hashing saturated: request refused"
             );
+            if let Some(rejections) = self.rejections.get() {
+                rejections.add(1, &[]);
+            }
             return Err(HashError::Busy);
         }
         Arc::clone(&self.slots)
@@ -144,9 +153,25 @@ impl Workers {
     }
 
     /// Callers waiting for a slot now.
-    #[cfg(test)]
     pub(super) fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Slots held by running jobs now.
+    pub(super) fn busy(&self) -> usize {
+        self.concurrency
+            .saturating_sub(self.slots.available_permits())
+    }
+
+    pub(super) fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// From now on, refusals are counted on `rejections`.
+    /// Starts at 0, so that the series exists (and `rate()` works) before the first.
+    pub(super) fn count_rejections(&self, rejections: Counter<u64>) {
+        rejections.add(0, &[]);
+        let _ = self.rejections.set(rejections);
     }
 }
 

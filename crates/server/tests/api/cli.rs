@@ -298,3 +298,119 @@ fn entries_of_the_system(database: &TestDatabase) -> Vec<AuditEntry> {
             entries.expect("the audit log")
         })
 }
+
+/// Runs `users create-admin --email EMAIL` on a pseudo-terminal (util-linux `script`,
+/// whose terminal echoes input unless the program turns echo off), answering each
+/// prompt in turn once it shows. Returns the exit status and the terminal's transcript.
+fn create_admin_on_a_terminal(
+    database: &TestDatabase,
+    email: &str,
+    answers: &[(&str, &str)],
+) -> (std::process::ExitStatus, String) {
+    use std::io::{Read as _, Write as _};
+
+    let mut child = Command::new("script")
+        .args(["--quiet", "--return", "--echo", "always", "--command"])
+        .arg(format!(
+            "\"$ROSTER_BIN\" users create-admin --email {email}"
+        ))
+        .arg("/dev/null")
+        .env("ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
+        .env("ROSTER__DATABASE__URL", database.url())
+        .env("ROSTER__AUTH__PRIVATE_KEY", key())
+        .env_remove("ROSTER_ADMIN_PASSWORD")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (chunks, received) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let mut buffer = [0_u8; 1024];
+        while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+            if chunks.send(text(&buffer[..read])).is_err() {
+                break;
+            }
+        }
+    });
+    let mut transcript = String::new();
+    let mut stdin = child.stdin.take().expect("stdin");
+    for (prompt, answer) in answers {
+        while !transcript.contains(prompt) {
+            let chunk = received.recv_timeout(Duration::from_secs(20));
+            assert!(chunk.is_ok(), "no prompt {prompt:?}: {transcript}");
+            transcript.push_str(&chunk.expect("a chunk"));
+        }
+        writeln!(stdin, "{answer}").expect("answer");
+    }
+    let status = child.wait().expect("wait");
+    drop(stdin);
+    while let Ok(chunk) = received.recv_timeout(Duration::from_secs(2)) {
+        transcript.push_str(&chunk);
+    }
+    (status, transcript)
+}
+
+#[test]
+fn users_create_admin_asks_a_terminal_twice_without_echo() {
+    let database = TestDatabase::sqlite();
+    let secret = "a terminal admin password";
+    let (status, transcript) = create_admin_on_a_terminal(
+        &database,
+        "tty@example.com",
+        &[
+            ("Password for tty@example.com: ", secret),
+            ("The same password again: ", secret),
+        ],
+    );
+    assert!(status.success(), "{transcript}");
+    assert!(transcript.contains("created administrator"), "{transcript}");
+    assert!(!transcript.contains(secret), "echoed: {transcript}");
+
+    let (status, transcript) = create_admin_on_a_terminal(
+        &database,
+        "typo@example.com",
+        &[
+            ("Password for typo@example.com: ", secret),
+            ("The same password again: ", "a terminal admin pasword"),
+        ],
+    );
+    assert!(!status.success(), "{transcript}");
+    assert!(
+        transcript.contains("the two passwords differ"),
+        "{transcript}"
+    );
+    assert_eq!(entries_of_the_system(&database).len(), 1, "{transcript}");
+}
+
+#[test]
+fn version_names_the_commit_and_build_date_and_completions_cover_the_subcommands() {
+    let database = TestDatabase::sqlite();
+    let version = text(&roster(&database, &["--version"], &[]).stdout);
+    let shape = regex::Regex::new(
+        r"^roster-server \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown), built \d{4}-\d{2}-\d{2}\)\n$",
+    )
+    .expect("regex");
+    assert!(shape.is_match(&version), "{version:?}");
+
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef roster"),
+        ("fish", "complete -c roster"),
+    ] {
+        let output = roster(
+            &database,
+            &["completions", shell],
+            &[("ROSTER__SERVER__PORT", "not a port")],
+        );
+        assert!(output.status.success(), "{shell}: {}", text(&output.stderr));
+        let script = text(&output.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for subcommand in ["serve", "migrate", "create-admin", "completions"] {
+            assert!(script.contains(subcommand), "{shell} lacks {subcommand}");
+        }
+    }
+    let unknown = roster(&database, &["completions", "cmd.exe"], &[]);
+    assert!(!unknown.status.success());
+}

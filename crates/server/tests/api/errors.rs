@@ -114,7 +114,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow(backend: Backen
         .send()
         .await
         .expect("request");
-    assert_eq!(patch.headers()["allow"], "GET, POST");
+    assert_eq!(patch.headers()["allow"], "GET, HEAD, POST, OPTIONS");
     assert_problem(patch, StatusCode::METHOD_NOT_ALLOWED).await;
 
     let post = app
@@ -123,7 +123,10 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow(backend: Backen
         .send()
         .await
         .expect("request");
-    assert_eq!(post.headers()["allow"], "GET, PUT, PATCH, DELETE");
+    assert_eq!(
+        post.headers()["allow"],
+        "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
+    );
     assert_problem(post, StatusCode::METHOD_NOT_ALLOWED).await;
 }
 

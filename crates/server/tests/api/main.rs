@@ -9,6 +9,7 @@
 mod audit;
 mod auth;
 mod authz;
+mod browser;
 mod cli;
 mod conditional;
 mod connections;

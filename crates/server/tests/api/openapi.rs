@@ -93,11 +93,26 @@ async fn the_served_description_is_the_generated_one_and_lists_every_operation()
                     "{method} {path} lacks {status}"
                 );
             }
-            if operation.get("security").is_some() {
+            let security = operation["security"]
+                .as_array()
+                .expect("security, [] if public");
+            if !security.is_empty() {
                 assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+                assert_eq!(
+                    responses["401"]["headers"]["WWW-Authenticate"]["required"], true,
+                    "{method} {path}"
+                );
+            }
+            for (status, response) in responses.iter().filter(|(status, _)| *status != "408") {
+                assert!(
+                    response["headers"]["X-Request-Id"].is_object(),
+                    "{method} {path} {status} lacks X-Request-Id"
+                );
             }
         }
     }
+    assert_eq!(served["info"]["license"]["identifier"], "MIT OR Apache-2.0");
+    assert_eq!(served["servers"][0]["url"], "/");
     app.stop().await.expect("clean stop");
 }
 

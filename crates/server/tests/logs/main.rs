@@ -62,6 +62,7 @@ fn captured() -> (Captured, InMemorySpanExporter) {
                 .build();
             let subscriber = roster_telemetry::subscriber(
                 LogFormat::Json,
+                false,
                 filter,
                 move || sink.clone(),
                 &tracer_provider,
