@@ -3,12 +3,15 @@
 # on a throw-away SQLite file, sends a little traffic (logins, a failed one, a user
 # created, patched and deleted, a logout, a 404), scrapes, and runs `promtool check
 # metrics` on the result. Then checks that every metric name the alert rules and the
-# Grafana dashboards use is in that scrape (.ci/observability-check.py).
+# Grafana dashboards use is in that scrape, and runs the dashboard's queries on a
+# Prometheus that scraped the server during the traffic (.ci/observability-check.py).
 # Redis is pointed at a closed port, so that limit fallbacks are counted (and their
 # series exists) as they would be during a Redis outage.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-command -v promtool >/dev/null || { echo "promtool is missing: apt-get install prometheus" >&2; exit 1; }
+for tool in promtool prometheus; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install prometheus" >&2; exit 1; }
+done
 
 cargo build --quiet -p roster-server
 work=$(mktemp -d)
@@ -29,6 +32,27 @@ for _ in $(seq 300); do
   kill -0 "$server" 2>/dev/null || { cat "$work/log" >&2; echo "roster exited" >&2; exit 1; }
   sleep 0.1
 done
+# A Prometheus of our own scrapes the server every second (with the alert rules
+# loaded), so that the dashboard's queries can be run on what it saw.
+prometheus_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["$PWD/deploy/observability/alerts.yml"]
+scrape_configs:
+  - job_name: roster
+    static_configs: [{targets: ["127.0.0.1:$port"]}]
+EOF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address="127.0.0.1:$prometheus_port" > "$work/prometheus.log" 2>&1 &
+prometheus_pid=$!
+trap 'kill "$server" "$prometheus_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+# Until its first scrape (it applies new targets after up to 5 s).
+for _ in $(seq 200); do
+  curl -fsS "http://127.0.0.1:$prometheus_port/api/v1/query?query=up" 2>/dev/null | grep -q '"value"' && break
+  kill -0 "$prometheus_pid" 2>/dev/null || { cat "$work/prometheus.log" >&2; echo "prometheus exited" >&2; exit 1; }
+  sleep 0.1
+done
+
 login() { curl -sS -H 'content-type: application/json' -d "{\"email\":\"admin@example.com\",\"password\":\"$1\"}" "$base/api/v1/auth/token"; }
 login "wrong password" >/dev/null
 token=$(login "metrics check password" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
@@ -43,7 +67,10 @@ curl -fsS -o /dev/null -X POST -H "authorization: Bearer $other" "$base/api/v1/a
 curl -fsS -o /dev/null "$base/ready" || true
 curl -sS -o /dev/null -H "authorization: Bearer $token" "$base/api/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
+# Enough scrapes after the traffic for rate() over every counter.
+sleep 4
+
 curl -fsS "$base/metrics" > "$work/metrics.txt"
 promtool check metrics < "$work/metrics.txt"
 echo "/metrics: $(grep -c '^# TYPE' "$work/metrics.txt") metric families, promtool finds nothing to complain about"
-python3 .ci/observability-check.py "$work/metrics.txt"
+python3 .ci/observability-check.py "$work/metrics.txt" "http://127.0.0.1:$prometheus_port"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the alert rules and Grafana dashboards against a real `/metrics` scrape.
 
-Usage: observability-check.py SCRAPE_FILE
+Usage: observability-check.py SCRAPE_FILE [PROMETHEUS_URL]
 
 Every metric name used by a PromQL expression in deploy/observability/alerts.yml and
 deploy/observability/grafana/dashboards/*.json must appear in the scrape (taken from
@@ -10,12 +10,19 @@ metric cannot silently blank a panel or disarm an alert. Also checked: each aler
 runbook link names a heading of docs/operations.md, each dashboard's panel ids are
 unique and its panels fit the 24-column grid, and every data source it names is
 provisioned.
+
+With PROMETHEUS_URL (a Prometheus that scraped the same server during the traffic),
+every panel's query is also run there, its Grafana variables replaced (all jobs and
+instances, a 1m rate interval): Prometheus must accept it, and it must return series,
+except the panels of failures the traffic does not cause (5xx, 429).
 """
 
 import json
 import pathlib
 import re
 import sys
+import urllib.parse
+import urllib.request
 
 import yaml
 
@@ -114,6 +121,36 @@ def dashboard_expressions(problems):
                 yield f"{where} {target['refId']}", target["expr"]
 
 
+# Panels whose series exist only once such answers have been sent.
+RARE = re.compile(r'http_response_status_code=~?"(5\.\.|429)"')
+
+
+def run_panels(prometheus, expressions, problems):
+    """Runs the dashboards' queries on Prometheus; returns how many returned series."""
+    answered = 0
+    for where, expression in expressions:
+        if where.startswith("alert ") or " variable " in where:
+            continue
+        query = (
+            expression.replace("$__rate_interval", "1m")
+            .replace("$job", ".*")
+            .replace("$instance", ".*")
+        )
+        url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                answer = json.load(response)
+        except urllib.error.HTTPError as error:
+            problems.append(f"{where}: Prometheus refused the query: {error.read().decode()}")
+            continue
+        series = answer["data"]["result"]
+        if series:
+            answered += 1
+        elif not RARE.search(expression):
+            problems.append(f"{where}: no series after the traffic: {query}")
+    return answered
+
+
 def main():
     scraped = scraped_names(sys.argv[1])
     problems = []
@@ -126,6 +163,7 @@ def main():
         for name in sorted(names - scraped - SYNTHETIC):
             problems.append(f"{where}: {name} is not in the scrape")
         used |= names
+    answered = run_panels(sys.argv[2], expressions, problems) if len(sys.argv) > 2 else None
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
@@ -133,6 +171,9 @@ def main():
         f"{len(expressions)} PromQL expressions (alerts and dashboards) use {len(used)} "
         f"metric names; every one is in the scrape of {len(scraped)} series names"
     )
+    if answered is not None:
+        panels = sum(1 for where, _ in expressions if " panel " in where)
+        print(f"Prometheus ran all {panels} panel queries; {answered} returned series")
     return 0
 
 
