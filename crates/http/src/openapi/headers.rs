@@ -1,8 +1,9 @@
 //! The response headers every operation may send, added to the description after
 //! utoipa renders it (annotating them on each of the handlers' responses would repeat
 //! them dozens of times): `X-Request-Id` and `traceparent` on every answer,
-//! `WWW-Authenticate` on 401, `Retry-After` on a 503 problem (not on 408, which
-//! actix-http sends before the application sees the request).
+//! `WWW-Authenticate` on 401, `Retry-After` on a 503 problem and on the 409 of an
+//! idempotent request still in progress (nothing on 408, which actix-http sends before
+//! the application sees the request).
 
 use serde_json::{Map, Value, json};
 
@@ -17,6 +18,14 @@ pub(super) fn add_response_headers(spec: &mut Value) {
         .filter_map(Value::as_object_mut)
         .flat_map(|item| item.values_mut());
     for operation in operations {
+        let idempotent = operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|parameters| {
+                parameters
+                    .iter()
+                    .any(|parameter| parameter["name"] == "Idempotency-Key")
+            });
         let Some(responses) = operation
             .get_mut("responses")
             .and_then(Value::as_object_mut)
@@ -39,6 +48,14 @@ pub(super) fn add_response_headers(spec: &mut Value) {
             else {
                 continue;
             };
+            if status == "409" && idempotent {
+                headers.entry("Retry-After").or_insert_with(|| {
+                    json!({
+                        "description": "Sent when another request with the same `Idempotency-Key` is still in progress: seconds to wait before retrying.",
+                        "schema": {"type": "integer", "minimum": 0},
+                    })
+                });
+            }
             for (name, header) in shared(status, problem) {
                 headers.entry(name).or_insert(header);
             }
