@@ -11,16 +11,7 @@ for tool in chromium chromedriver; do
 done
 python3 -c 'import selenium' 2>/dev/null || { echo "selenium is missing: pip install selenium" >&2; exit 1; }
 
-cargo build --quiet -p roster-server
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-binary=$PWD/target/debug/roster
-(cd "$work" && ROSTER__SERVER__PORT=$port exec "$binary" serve > "$work/log" 2>&1) &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 300); do
-  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/log" >&2; echo "roster exited" >&2; exit 1; }
-  sleep 0.1
-done
-python3 .ci/explorer-check.py "http://127.0.0.1:$port" "$PWD/target/explorer.png"
+# shellcheck source=.ci/scratch-server.sh
+source .ci/scratch-server.sh
+start_roster
+python3 .ci/explorer-check.py "$base" "$PWD/target/explorer.png"

@@ -13,28 +13,15 @@ for tool in promtool prometheus; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install prometheus" >&2; exit 1; }
 done
 
-cargo build --quiet -p roster-server
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-binary=$PWD/target/debug/roster
-# In the scratch folder: the database and the generated signing key land there.
-(cd "$work" && ROSTER__SERVER__PORT=$port \
-  ROSTER__AUTH__BOOTSTRAP_ADMIN__EMAIL=admin@example.com \
+# shellcheck source=.ci/scratch-server.sh
+source .ci/scratch-server.sh
+start_roster ROSTER__AUTH__BOOTSTRAP_ADMIN__EMAIL=admin@example.com \
   ROSTER__AUTH__BOOTSTRAP_ADMIN__PASSWORD="metrics check password" \
-  ROSTER__LIMITS__REDIS__URL=redis://127.0.0.1:1 \
-  exec "$binary" serve > "$work/log" 2>&1) &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+  ROSTER__LIMITS__REDIS__URL=redis://127.0.0.1:1
 
-for _ in $(seq 300); do
-  curl -fsS "$base/health" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/log" >&2; echo "roster exited" >&2; exit 1; }
-  sleep 0.1
-done
 # A Prometheus of our own scrapes the server every second (with the alert rules
 # loaded), so that the dashboard's queries can be run on what it saw.
-prometheus_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+prometheus_port=$(free_port)
 cat > "$work/prometheus.yml" <<EOF
 global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: ["$PWD/deploy/observability/alerts.yml"]
