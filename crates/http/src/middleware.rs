@@ -251,21 +251,26 @@ pub(crate) async fn guard(
             Err(_) => actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
         });
     }
+    let request_id = request_id.and_then(|id| HeaderValue::from_str(&id.0).ok());
     match outcome {
-        Ok(result) => {
-            let mut response = result?;
-            if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id.0).ok()) {
-                response
-                    .headers_mut()
-                    .insert(REQUEST_ID_HEADER.clone(), value);
+        Ok(Ok(mut response)) => {
+            let headers = response.headers_mut();
+            if let Some(value) = request_id {
+                headers.insert(REQUEST_ID_HEADER.clone(), value);
             }
             if let Some(value) = traceparent {
-                response
-                    .headers_mut()
-                    .insert(TRACEPARENT_HEADER.clone(), value);
+                headers.insert(TRACEPARENT_HEADER.clone(), value);
             }
             Ok(response)
         }
+        // An error from further in (the deadline's 503) is rendered after the request
+        // is gone: it carries the headers to its response.
+        Ok(Err(error)) => Err(Tagged {
+            error,
+            request_id,
+            traceparent,
+        }
+        .into()),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()
@@ -273,18 +278,20 @@ pub(crate) async fn guard(
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-text panic payload".to_owned());
             tracing::error!(panic = %message, "request handler panicked");
-            Err(HandlerPanicked { request_id }.into())
+            Err(Tagged {
+                error: HandlerPanicked.into(),
+                request_id,
+                traceparent,
+            }
+            .into())
         }
     }
 }
 
-/// A handler panicked (and the panic is logged): a generic 500 problem, with the
-/// request id, since the request itself is gone.
+/// A handler panicked (and the panic is logged): a generic 500 problem.
 #[derive(Debug, thiserror::Error)]
 #[error("request handler panicked")]
-struct HandlerPanicked {
-    request_id: Option<RequestId>,
-}
+struct HandlerPanicked;
 
 impl actix_web::ResponseError for HandlerPanicked {
     fn status_code(&self) -> actix_web::http::StatusCode {
@@ -292,16 +299,35 @@ impl actix_web::ResponseError for HandlerPanicked {
     }
 
     fn error_response(&self) -> actix_web::HttpResponse {
-        let mut response =
-            ApiError::Internal(anyhow::anyhow!("request handler panicked")).problem_response();
-        if let Some(value) = self
-            .request_id
-            .as_ref()
-            .and_then(|id| HeaderValue::from_str(&id.0).ok())
-        {
-            response
-                .headers_mut()
-                .insert(REQUEST_ID_HEADER.clone(), value);
+        // Not `ApiError::error_response`, which would log it a second time.
+        ApiError::Internal(anyhow::anyhow!("request handler panicked")).problem_response()
+    }
+}
+
+/// An error that left the guard unrendered (a middleware's, such as the deadline's
+/// 503, or a handler's panic, as a generic 500 problem), with the request id and
+/// `traceparent` its response must carry like any other.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+struct Tagged {
+    error: Error,
+    request_id: Option<HeaderValue>,
+    traceparent: Option<HeaderValue>,
+}
+
+impl actix_web::ResponseError for Tagged {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.error.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let mut response = self.error.error_response();
+        let headers = response.headers_mut();
+        if let Some(value) = &self.request_id {
+            headers.insert(REQUEST_ID_HEADER.clone(), value.clone());
+        }
+        if let Some(value) = &self.traceparent {
+            headers.insert(TRACEPARENT_HEADER.clone(), value.clone());
         }
         response
     }

@@ -306,5 +306,7 @@ async fn a_body_sent_a_byte_at_a_time_meets_the_deadline(backend: Backend) {
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.to_lowercase().contains("retry-after"), "{answer}");
+    // Rendered after the request is gone, it still names the request.
+    assert!(answer.to_lowercase().contains("x-request-id: "), "{answer}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
