@@ -61,8 +61,7 @@ openapi-lint:
 
 # Check the Prometheus alert rules and run their unit tests (promtool).
 alerts-check:
-    promtool check rules deploy/observability/alerts.yml
-    cd deploy/observability && promtool test rules alerts.test.yml
+    bash .ci/alerts-check.sh
 
 # Load the API explorer in headless Chromium (apt-get install chromium chromium-driver;
 # pip install selenium) and screenshot it to target/explorer.png.

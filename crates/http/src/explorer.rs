@@ -20,7 +20,7 @@ use crate::{
 /// What the explorer's pages may load: its own scripts and styles, the document from
 /// this origin, and the `data:` images of its stylesheet. Swagger UI sets `style`
 /// attributes, hence `'unsafe-inline'` for styles (never for scripts).
-pub(crate) const POLICY: &str = "default-src 'none'; script-src 'self'; \
+const POLICY: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
     font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use roster_persistence::Backend;
 
-use crate::helpers::{ADMIN_EMAIL, TestApp};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 
 roster_persistence::backend_tests!(
     metrics_describe_the_traffic_and_the_pool,
@@ -208,5 +208,72 @@ async fn metrics_can_move_to_a_port_of_their_own_or_be_turned_off() {
         .await
         .expect("scrape");
     assert_eq!(off.status(), StatusCode::NOT_FOUND);
+    app.stop().await.expect("clean stop");
+}
+
+/// One hashing thread and no queue: of logins sent at once, those that find the thread
+/// busy get 503, and `roster_password_hashing_rejections_total` counts exactly those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_hashing_refusals_are_counted() {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.auth.password_hashing = roster_security::PasswordHashingSettings {
+            max_concurrent: Some(1),
+            max_waiting: 0,
+            ..roster_security::PasswordHashingSettings::default()
+        };
+    })
+    .await
+    else {
+        return;
+    };
+    // A series' value, as the text format writes it (an integer for these).
+    let value = |text: &str, name: &str| -> Option<u64> {
+        text.lines()
+            .find(|line| line.starts_with(&format!("{name}{{")))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
+    };
+    let before = scrape(&app).await;
+    for (name, expected) in [
+        ("roster_password_hashing_rejections_total", 0),
+        ("roster_password_hashing_threads", 1),
+        ("roster_password_hashing_waiting", 0),
+    ] {
+        assert_eq!(value(&before, name), Some(expected), "{name}: {before}");
+    }
+
+    let logins = (0..8).map(|_| app.try_login(ADMIN_EMAIL, ADMIN_PASSWORD));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(logins)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    let refused = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    assert!(refused > 0, "no login found the thread busy: {statuses:?}");
+    assert!(
+        statuses.iter().all(|status| [
+            StatusCode::OK,
+            StatusCode::SERVICE_UNAVAILABLE,
+            // The login throttle may stop a burst on one account first.
+            StatusCode::TOO_MANY_REQUESTS,
+        ]
+        .contains(status)),
+        "{statuses:?}"
+    );
+
+    let after = scrape(&app).await;
+    assert_eq!(
+        value(&after, "roster_password_hashing_rejections_total"),
+        u64::try_from(refused).ok(),
+        "{after}"
+    );
+    assert_eq!(
+        value(&after, "roster_password_hashing_busy"),
+        Some(0),
+        "{after}"
+    );
     app.stop().await.expect("clean stop");
 }
